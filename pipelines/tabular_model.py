@@ -1,0 +1,55 @@
+"""A dense network for tabular problems whose preprocessing lives inside the model.
+
+The exported SavedModel therefore takes raw feature values (strings and integers for categories, raw floats for
+numbers): no training/serving skew. Normalisation statistics and vocabularies come from the feature spec, which
+featurize fits on the training split only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def build_dense_regressor(spec: dict[str, Any], hp: dict[str, Any]) -> Any:
+    """Build and compile a Keras regressor from a feature spec (see tasks.featurize) and hyper-parameters.
+
+    hp keys: hidden_units (list[int]), dropout (float), learning_rate (float).
+    """
+    import keras
+    from keras import layers
+
+    inputs: dict[str, Any] = {}
+    encoded = []
+    for name, stats in spec["numeric"].items():
+        inputs[name] = keras.Input(shape=(1,), dtype="float32", name=name)
+        encoded.append(
+            layers.Normalization(mean=stats["mean"], variance=max(stats["variance"], 1e-12), name=f"norm_{name}")(
+                inputs[name]
+            )
+        )
+    for name, info in spec["categorical"].items():
+        if info["dtype"] == "string":
+            inputs[name] = keras.Input(shape=(1,), dtype="string", name=name)
+            lookup = layers.StringLookup(vocabulary=info["vocabulary"], output_mode="one_hot", name=f"lookup_{name}")
+        else:
+            inputs[name] = keras.Input(shape=(1,), dtype="int64", name=name)
+            lookup = layers.IntegerLookup(
+                vocabulary=[int(v) for v in info["vocabulary"]], output_mode="one_hot", name=f"lookup_{name}"
+            )
+        encoded.append(lookup(inputs[name]))
+    x = layers.Concatenate(name="features")(encoded)
+    for i, units in enumerate(hp["hidden_units"]):
+        x = layers.Dense(int(units), activation="relu", name=f"dense_{i}")(x)
+        if hp.get("dropout", 0.0) > 0:
+            x = layers.Dropout(float(hp["dropout"]), name=f"dropout_{i}")(x)
+    out = layers.Dense(1, name="prediction")(x)
+    model = keras.Model(inputs, out, name="dense_regressor")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=float(hp["learning_rate"])),
+        loss="mse",
+        metrics=[
+            keras.metrics.RootMeanSquaredError(name="rmse"),
+            keras.metrics.MeanAbsoluteError(name="mae"),
+        ],
+    )
+    return model

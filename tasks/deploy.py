@@ -1,0 +1,70 @@
+"""deploy: put the exported SavedModel into the model store and point production at it, only if blessed.
+
+An unblessed model is refused: the stage says why and leaves production as it was. Re-deploying identical model
+content reuses its version instead of adding a copy. Output: `data/deploy/receipt.json` (what happened and why).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from tasks.atomic import write_text
+from tasks.errors import PipelineError, run_stage
+from tasks.model_store import ModelStore
+from tasks.params import Params
+
+EXPORT_DIR = Path("data/export")
+BLESSING = Path("data/evaluation/blessing.json")
+RECEIPT = Path("data/deploy/receipt.json")
+log = logging.getLogger(__name__)
+
+
+def deploy(store: ModelStore, export_dir: Path, blessing: dict[str, Any]) -> dict[str, Any]:
+    """Deploy `export_dir` into `store` if `blessing` allows it; return the receipt."""
+    current = store.production()
+    if not blessing.get("blessed", False):
+        return {
+            "deployed": False,
+            "reasons": ["the candidate is not blessed", *blessing.get("reasons", [])],
+            "production_version": current["version"] if current else None,
+        }
+    version, created = store.add_version(
+        export_dir / "savedmodel",
+        {"model_card.json": export_dir / "model_card.json", "blessing.json": BLESSING},
+    )
+    if current and current["version"] == version:
+        reason = f"version {version} holds this exact model and is already in production"
+    else:
+        store.promote(version, "; ".join(blessing.get("reasons", [])))
+        reason = f"promoted version {version}" + ("" if created else " (identical content already stored)")
+    return {"deployed": True, "reasons": [reason], "production_version": version, "new_version": created}
+
+
+def main() -> None:
+    params = Params.load()
+    store = ModelStore(params.get("deploy.store", str), params.get("deploy.model_name", str))
+    for required in (EXPORT_DIR / "savedmodel", EXPORT_DIR / "model_card.json", BLESSING):
+        if not required.exists():
+            raise PipelineError(f"{required}: not found; run the evaluate and export stages first")
+    blessing = json.loads(BLESSING.read_text())
+    receipt = {
+        "model": store.model_name,
+        "store": str(store.model_dir.parent),
+        **deploy(store, EXPORT_DIR, blessing),
+    }
+    write_text(RECEIPT, json.dumps(receipt, indent=2) + "\n")
+    if receipt["deployed"]:
+        log.info("%s; production is version %s", receipt["reasons"][0], receipt["production_version"])
+    else:
+        log.warning(
+            "NOT deployed: %s. Production stays at version %s.",
+            "; ".join(receipt["reasons"]),
+            receipt["production_version"],
+        )
+
+
+if __name__ == "__main__":
+    run_stage("deploy", main)

@@ -1,0 +1,96 @@
+"""export: write the trained model as a TensorFlow SavedModel whose serving signature takes raw feature values.
+
+The preprocessing layers are inside the model, so serving needs no feature code. After export the SavedModel is
+reloaded with `tf.saved_model.load` and must reproduce the Keras model's test predictions within
+`export.tolerance`, else the stage fails and the last good export stays.
+
+Outputs (data/export/): `savedmodel/` and `model_card.json` (lineage: git commit, input hashes, params, metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tasks.atomic import atomic_dir
+from tasks.errors import PipelineError, run_stage
+from tasks.lineage import git_revision, sha256_path
+from tasks.params import Params
+from tasks.train import FEATURES_DIR, model_inputs, read_spec, read_split
+
+MODEL = Path("data/model/model.keras")
+METRICS = Path("reports/evaluation/metrics.json")
+BLESSING = Path("data/evaluation/blessing.json")
+OUT_DIR = Path("data/export")
+log = logging.getLogger(__name__)
+
+
+def export_savedmodel(model: Any, target: Path) -> None:
+    model.export(str(target), format="tf_saved_model", verbose=False)
+
+
+def max_reload_difference(savedmodel_dir: Path, keras_predictions: np.ndarray, inputs: dict[str, Any]) -> float:
+    """Largest absolute difference between the reloaded SavedModel's serving signature and Keras' predictions."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(savedmodel_dir))
+    served = loaded.signatures["serving_default"](**inputs)["output_0"].numpy()
+    return float(np.max(np.abs(served.ravel() - keras_predictions.ravel())))
+
+
+def model_card(spec: dict[str, Any], params: Params, reload_difference: float) -> dict[str, Any]:
+    return {
+        "model": spec["problem"],
+        "task": spec["task"],
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "inputs": {
+            "numeric": list(spec["numeric"]),
+            "categorical": {k: v["dtype"] for k, v in spec["categorical"].items()},
+        },
+        "output": {"name": "output_0", "meaning": spec["target"]},
+        "lineage": {
+            "git": git_revision(),
+            "data": {p.name: sha256_path(p) for p in sorted(FEATURES_DIR.glob("*")) if p.is_file()},
+            "keras_model_sha256": sha256_path(MODEL),
+            "params": {k: params.section(k) for k in ("collect", "featurize", "train")},
+        },
+        "splits": spec.get("splits", {}),
+        "metrics": json.loads(METRICS.read_text()) if METRICS.exists() else None,
+        "blessing": json.loads(BLESSING.read_text()) if BLESSING.exists() else None,
+        "export_check": {"max_abs_difference_vs_keras": reload_difference},
+    }
+
+
+def main() -> None:
+    params = Params.load()
+    tolerance = params.get("export.tolerance", float, minimum=0.0)
+    if not MODEL.exists():
+        raise PipelineError(f"{MODEL}: not found; run the train stage first")
+    spec = read_spec()
+    test = read_split("test")
+
+    import keras
+
+    model = keras.models.load_model(MODEL)
+    inputs = model_inputs(test, spec)
+    keras_predictions = np.asarray(model.predict(inputs, verbose=0))
+    with atomic_dir(OUT_DIR) as tmp:
+        export_savedmodel(model, tmp / "savedmodel")
+        difference = max_reload_difference(tmp / "savedmodel", keras_predictions, inputs)
+        if difference > tolerance:
+            raise PipelineError(
+                f"export: the reloaded SavedModel differs from the Keras model by {difference:.3g} on the test "
+                f"split (export.tolerance is {tolerance}); the previous export was kept"
+            )
+        card = model_card(spec, params, difference)
+        (tmp / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    log.info("exported SavedModel; reload differs from Keras by at most %.3g", difference)
+
+
+if __name__ == "__main__":
+    run_stage("export", main)

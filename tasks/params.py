@@ -1,0 +1,76 @@
+"""params.yaml: loading and typed access that names the key when a value is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tasks.errors import PipelineError
+
+PARAMS_FILE = Path("params.yaml")
+_MISSING = object()
+
+
+class Params:
+    """Read-only view of params.yaml with dotted, type-checked access (`p.get("train.epochs", int)`)."""
+
+    def __init__(self, data: dict[str, Any], source: str | Path = PARAMS_FILE) -> None:
+        self._data = data
+        self.source = str(source)
+
+    @classmethod
+    def load(cls, path: str | Path = PARAMS_FILE) -> Params:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise PipelineError(f"{path}: file not found; run from the repository root") from None
+        except yaml.YAMLError as err:
+            raise PipelineError(f"{path}: not valid YAML: {err}") from None
+        if not isinstance(data, dict):
+            raise PipelineError(f"{path}: expected a mapping of stage sections at the top level")
+        return cls(data, path)
+
+    def raw(self, key: str, default: Any = _MISSING) -> Any:
+        node: Any = self._data
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if default is not _MISSING:
+                    return default
+                raise PipelineError(f"{self.source}: missing key '{key}'")
+            node = node[part]
+        return node
+
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: Any = _MISSING,
+        *,
+        minimum: float | None = None,
+        maximum: float | None = None,
+    ) -> Any:
+        """Return `key` checked against `kind` (and bounds); raise a PipelineError naming the key otherwise."""
+        value = self.raw(key, default)
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if value is None and type(None) in kinds:
+            return None
+        # YAML ints are valid floats; bools are not numbers here.
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise PipelineError(f"{self.source}: '{key}' must be {names}, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise PipelineError(f"{self.source}: '{key}' must be >= {minimum}, got {value!r}")
+        if maximum is not None and value > maximum:
+            raise PipelineError(f"{self.source}: '{key}' must be <= {maximum}, got {value!r}")
+        return value
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.raw(name, {})
+        if not isinstance(value, dict):
+            raise PipelineError(f"{self.source}: '{name}' must be a mapping, got {value!r}")
+        return value

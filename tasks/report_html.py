@@ -1,0 +1,52 @@
+"""Self-contained HTML reports: inline CSS, figures embedded as base64 PNG, no network needed to open them."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
+table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ccc;padding:.35rem .7rem;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+.pass{color:#11702b;font-weight:600}.fail{color:#b00020;font-weight:600}.muted{color:#666;font-size:.9rem}
+img{max-width:100%;border:1px solid #eee}
+"""
+
+
+def figure_to_data_uri(figure: Any) -> str:
+    """Render a matplotlib figure to a PNG data URI and close it."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "") -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    return html.escape(str(value))
+
+
+def page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "") -> str:
+    """A whole HTML document; each section is (heading, already-safe HTML body)."""
+    parts = [f"<h2>{html.escape(h)}</h2>\n{body}" for h, body in sections]
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f'<h1>{html.escape(title)}</h1><p class="muted">{html.escape(subtitle)}</p>'
+        + "\n".join(parts)
+        + "</body></html>\n"
+    )
