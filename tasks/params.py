@@ -1,4 +1,10 @@
-"""params.yaml: loading and typed access that names the key when a value is wrong."""
+"""params.yaml: loading and typed access that names the key when a value is wrong.
+
+`problem:` picks a definition in pipelines/; the problem's own file `problems/<problem>.yaml` (when it exists)
+overrides the stage sections of params.yaml key by key, so one parameter switches the whole DAG to another problem
+with the knobs that suit it. dvc.yaml lists `problems/${problem}.yaml` among each stage's params, so DVC re-runs
+exactly the stages whose effective params changed.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ import yaml
 from tasks.errors import PipelineError
 
 PARAMS_FILE = Path("params.yaml")
+PROBLEMS_DIR = Path("problems")
 _MISSING = object()
 
 
@@ -31,6 +38,10 @@ class Params:
             raise PipelineError(f"{path}: not valid YAML: {err}") from None
         if not isinstance(data, dict):
             raise PipelineError(f"{path}: expected a mapping of stage sections at the top level")
+        problem = data.get("problem")
+        overrides = path.parent / PROBLEMS_DIR / f"{problem}.yaml"
+        if isinstance(problem, str) and overrides.is_file():
+            return cls(apply_problem_overrides(data, _read_mapping(overrides), overrides), f"{path} + {overrides}")
         return cls(data, path)
 
     def raw(self, key: str, default: Any = _MISSING) -> Any:
@@ -74,3 +85,33 @@ class Params:
         if not isinstance(value, dict):
             raise PipelineError(f"{self.source}: '{name}' must be a mapping, got {value!r}")
         return value
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise PipelineError(f"{path}: not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PipelineError(f"{path}: expected a mapping of stage sections at the top level")
+    return data
+
+
+def apply_problem_overrides(base: dict[str, Any], overrides: dict[str, Any], source: Path | str) -> dict[str, Any]:
+    """`base` with `overrides` merged in: mappings key by key (recursively), any other value replaced whole.
+
+    A problem file may not change `problem` itself (that would make the selection circular).
+    """
+    if "problem" in overrides:
+        raise PipelineError(f"{source}: may not set 'problem'; choose the problem in params.yaml")
+    return _merge(base, overrides)
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        both_mappings = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merge(merged[key], value) if both_mappings else value
+    return merged

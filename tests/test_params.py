@@ -44,3 +44,28 @@ def test_repository_params_are_valid() -> None:
     assert params.get("problem", str) == "bike_demand"
     for section in ("collect", "validate", "featurize", "train", "evaluate", "export", "deploy", "monitor"):
         assert isinstance(params.section(section), dict)
+
+
+def test_problem_file_overrides_stage_sections_key_by_key(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("problem: images\ntrain: {epochs: 3, seed: 1}\ncollect: {source: a.csv}\n")
+    (tmp_path / "problems").mkdir()
+    (tmp_path / "problems/images.yaml").write_text("train: {epochs: 9, filters: [8, 16]}\n")
+    params = Params.load(tmp_path / "params.yaml")
+    assert params.get("train.epochs", int) == 9
+    assert params.get("train.seed", int) == 1  # not overridden: params.yaml's value stays
+    assert params.get("train.filters", list) == [8, 16]
+    assert params.get("collect.source", str) == "a.csv"
+    assert "problems/images.yaml" in params.source
+
+
+def test_problem_without_a_file_uses_params_yaml_alone(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("problem: plain\ntrain: {epochs: 3}\n")
+    assert Params.load(tmp_path / "params.yaml").get("train.epochs", int) == 3
+
+
+def test_problem_file_may_not_switch_the_problem(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("problem: images\n")
+    (tmp_path / "problems").mkdir()
+    (tmp_path / "problems/images.yaml").write_text("problem: other\n")
+    with pytest.raises(PipelineError, match=r"problems/images.yaml: may not set 'problem'"):
+        Params.load(tmp_path / "params.yaml")
