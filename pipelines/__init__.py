@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import importlib
 
-from pipelines.problem import TabularProblem
+from pipelines.problem import ImageProblem, TabularProblem
 from tasks.errors import PipelineError
 
 PROBLEMS: dict[str, str] = {
     "bike_demand": "pipelines.bike_demand",
+    "fashion_mnist": "pipelines.fashion_mnist",
 }
 
 
-def load_problem(name: str) -> TabularProblem:
+def load_problem(name: str) -> TabularProblem | ImageProblem:
     """Return the definition registered under `name`, or a PipelineError listing the known ones."""
     if name not in PROBLEMS:
         raise PipelineError(f"params.yaml: 'problem' is {name!r}; expected one of {sorted(PROBLEMS)}")

@@ -1,11 +1,15 @@
-"""What a tabular problem definition provides to the shared stages."""
+"""What a problem definition provides to the shared stages: a table (`TabularProblem`) or images (`ImageProblem`).
+
+Stages branch on `problem.kind` once, at the top of their `main()`: "tabular" runs the table path, "image" hands
+the stage to its image counterpart in `tasks/image_*.py`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -21,6 +25,8 @@ class TabularProblem:
     `build_model(spec, hp)` returns a compiled Keras model whose preprocessing layers are inside it.
     `common_sense_baseline(train)` returns a function from a frame to predictions, fitted on `train` only.
     """
+
+    kind: ClassVar[str] = "tabular"
 
     name: str
     task: str
@@ -56,3 +62,35 @@ class TabularProblem:
 
     def suite_path(self, view: str) -> Path:
         return self.expectations_dir / f"{view}.json"
+
+
+@dataclass(frozen=True)
+class ImageProblem:
+    """A classification problem on fixed-size greyscale images with integer labels.
+
+    `source_files` maps a source split ("train", "test") to the (images, labels) file names inside the source
+    folder, URL prefix or S3 prefix. `classes` are the label names, index = label value. `build_model(spec, hp)`
+    returns a compiled Keras model that takes raw uint8 images shaped `image_shape` (scaling and augmentation are
+    layers inside it) and outputs class probabilities in float32.
+    """
+
+    kind: ClassVar[str] = "image"
+
+    name: str
+    classes: tuple[str, ...]
+    image_shape: tuple[int, int]
+    source_files: dict[str, tuple[str, str]]
+    build_model: Callable[[dict[str, Any], dict[str, Any]], Any]
+    task: str = "classification"
+    target: str = "label"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if set(self.source_files) != {"train", "test"}:
+            raise PipelineError(f"problem '{self.name}': source_files needs exactly a 'train' and a 'test' entry")
+        if len(self.classes) < 2:
+            raise PipelineError(f"problem '{self.name}': a classification problem needs at least two classes")
+
+    @property
+    def pixels(self) -> int:
+        return self.image_shape[0] * self.image_shape[1]

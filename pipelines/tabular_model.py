@@ -42,7 +42,7 @@ def build_dense_regressor(spec: dict[str, Any], hp: dict[str, Any]) -> Any:
         x = layers.Dense(int(units), activation="relu", name=f"dense_{i}")(x)
         if hp.get("dropout", 0.0) > 0:
             x = layers.Dropout(float(hp["dropout"]), name=f"dropout_{i}")(x)
-    out = layers.Dense(1, name="prediction")(x)
+    out = layers.Dense(1, name="prediction", dtype="float32")(x)  # float32 under mixed precision
     model = keras.Model(inputs, out, name="dense_regressor")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=float(hp["learning_rate"])),

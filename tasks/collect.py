@@ -59,6 +59,10 @@ def build_manifest(files: list[SourceFile], as_of: pd.Timestamp, rows_in: int, r
 def main() -> None:
     params = Params.load()
     problem = load_problem(params.get("problem", str))
+    if problem.kind == "image":  # images take their own path through this stage
+        from tasks import image_collect
+
+        return image_collect.main(params, problem)
     source = params.get("collect.source", str)
     as_of = parse_as_of(params.raw("collect.as_of"))
     expected_sha = params.get("collect.sha256", (str, type(None)), None)

@@ -116,6 +116,10 @@ def render_report(
 def main() -> None:
     params = Params.load()
     problem = load_problem(params.get("problem", str))
+    if problem.kind == "image":  # images take their own path through this stage
+        from tasks import image_evaluate
+
+        return image_evaluate.main(params, problem)
     require = params.get("evaluate.require_beating_baselines", bool, True)
     spec = read_spec()
     train, test = read_split("train"), read_split("test")

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from pipelines import load_problem
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError, run_stage
 from tasks.lineage import git_revision, sha256_path
@@ -68,6 +69,11 @@ def model_card(spec: dict[str, Any], params: Params, reload_difference: float) -
 
 def main() -> None:
     params = Params.load()
+    problem = load_problem(params.get("problem", str))
+    if problem.kind == "image":  # images take their own path through this stage
+        from tasks import image_export
+
+        return image_export.main(params, problem)
     tolerance = params.get("export.tolerance", float, minimum=0.0)
     if not MODEL.exists():
         raise PipelineError(f"{MODEL}: not found; run the train stage first")

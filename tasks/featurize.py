@@ -79,6 +79,10 @@ def fit_feature_spec(train: pd.DataFrame, problem: TabularProblem) -> dict[str, 
 def main() -> None:
     params = Params.load()
     problem = load_problem(params.get("problem", str))
+    if problem.kind == "image":  # images take their own path through this stage
+        from tasks import image_featurize
+
+        return image_featurize.main(params, problem)
     val_fraction = params.get("featurize.val_fraction", float, minimum=0.01, maximum=0.9)
     test_fraction = params.get("featurize.test_fraction", float, minimum=0.01, maximum=0.9)
     try:

@@ -79,6 +79,10 @@ def measure_drift(
 def main() -> None:
     params = Params.load()
     problem = load_problem(params.get("problem", str))
+    if problem.kind == "image":  # images take their own path through this stage
+        from tasks import image_monitor
+
+        return image_monitor.main(params, problem)
     start = parse_as_of(params.raw("collect.as_of"))
     days = params.get("monitor.window_days", int, minimum=1)
     threshold = params.get("monitor.drift_share", float, minimum=0.0, maximum=1.0)

@@ -263,6 +263,10 @@ def failure_message(outcome: ValidationOutcome, source: Path) -> str:
 def main() -> None:
     params = Params.load()
     problem = load_problem(params.get("problem", str))
+    if problem.kind == "image":  # images take their own path through this stage
+        from tasks import image_validate
+
+        return image_validate.main(params, problem)
     sample_size = params.get("validate.sample_bad_values", int, 5, minimum=1)
     try:
         raw = pd.read_parquet(RAW)

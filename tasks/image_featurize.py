@@ -1,0 +1,81 @@
+"""featurize, for image problems: hold out a stratified validation part of the source's training images.
+
+The source's own test split stays the test split (never seen in training or early stopping). Pixel statistics
+for the model's standardisation layer come from the training part alone. Outputs (data/features/): `train.parquet`,
+`val.parquet`, `test.parquet` (see tasks.image_tables) and `spec.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.problem import ImageProblem
+from tasks.atomic import atomic_dir
+from tasks.errors import PipelineError
+from tasks.image_tables import read_table, to_arrays
+from tasks.params import Params
+
+VALIDATED = Path("data/validated/images.parquet")
+OUT_DIR = Path("data/features")
+log = logging.getLogger(__name__)
+
+
+def stratified_holdout(frame: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rest, holdout): `fraction` of each label's rows, drawn with `seed`, go to the holdout; order is kept."""
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(frame), dtype=bool)
+    for _, positions in frame.groupby("label").indices.items():
+        take = round(len(positions) * fraction)
+        held[rng.choice(positions, size=take, replace=False)] = True
+    if held.all() or not held.any():
+        raise PipelineError(
+            f"featurize.val_fraction={fraction}: {len(frame)} training images cannot be split into train and val"
+        )
+    return frame.loc[~held].reset_index(drop=True), frame.loc[held].reset_index(drop=True)
+
+
+def fit_image_spec(train: pd.DataFrame, problem: ImageProblem) -> dict[str, Any]:
+    """What the model's preprocessing needs, from the training part alone: pixel mean and variance in [0, 1]."""
+    images, _ = to_arrays(train, problem.image_shape)
+    scaled = images.astype("float64") / 255.0
+    return {
+        "kind": "image",
+        "problem": problem.name,
+        "task": problem.task,
+        "target": problem.target,
+        "classes": list(problem.classes),
+        "image_shape": list(problem.image_shape),
+        "pixel_mean": float(scaled.mean()),
+        "pixel_variance": float(scaled.var()),
+        "train_rows": len(train),
+    }
+
+
+def split_images(frame: pd.DataFrame, val_fraction: float, seed: int) -> dict[str, pd.DataFrame]:
+    train, val = stratified_holdout(frame[frame["split"] == "train"].reset_index(drop=True), val_fraction, seed)
+    test = frame[frame["split"] == "test"].reset_index(drop=True)
+    if test.empty:
+        raise PipelineError(f"{VALIDATED}: no images of the source's test split")
+    return {"train": train, "val": val, "test": test}
+
+
+def main(params: Params, problem: ImageProblem) -> None:
+    val_fraction = params.get("featurize.val_fraction", float, minimum=0.01, maximum=0.9)
+    seed = params.get("featurize.seed", int, 0)
+    splits = split_images(read_table(VALIDATED, "validate"), val_fraction, seed)
+    spec = fit_image_spec(splits["train"], problem)
+    spec["splits"] = {
+        name: {"rows": len(part), "per_class": np.bincount(part["label"], minlength=len(problem.classes)).tolist()}
+        for name, part in splits.items()
+    }
+    with atomic_dir(OUT_DIR) as tmp:
+        for name, part in splits.items():
+            part.drop(columns=["split"]).to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    log.info("split %s", {k: v["rows"] for k, v in spec["splits"].items()})
