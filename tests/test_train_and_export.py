@@ -40,10 +40,11 @@ def trained(splits: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return out, summary
 
 
-def test_training_writes_model_checkpoint_and_history(trained: tuple[Path, dict]) -> None:
+def test_training_writes_model_history_and_tensorboard_logs(trained: tuple[Path, dict]) -> None:
     out, summary = trained
     assert (out / "model.keras").is_file()
-    assert (out / "checkpoints/best.keras").is_file()
+    assert any((out / "tensorboard").rglob("events.out.tfevents.*"))
+    assert not (out / ".state").exists()  # a finished run leaves no resume state behind
     history = pd.read_csv(out / "history.csv")
     assert list(history.epoch) == list(range(summary["epochs_run"]))
     assert {"loss", "val_loss", "rmse", "val_rmse"} <= set(history.columns)
