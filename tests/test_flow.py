@@ -53,7 +53,7 @@ def test_flow_on_an_up_to_date_repo_skips_every_stage_and_keeps_dvc_lock(
     assert state.result()["stages_run"] == []
     assert (pipeline_workspace / "dvc.lock").read_text() == lock_before
     names = [name for name, _ in flow_task_runs(state.state_details.flow_run_id)]
-    assert names == ["collect", "validate", "featurize", "train", "evaluate", "export", "deploy", "monitor"]
+    assert names == ["collect", "validate", "featurize", "tune", "train", "evaluate", "export", "deploy", "monitor"]
 
 
 def test_flow_from_nothing_gives_the_outputs_dvc_repro_gives(
@@ -70,6 +70,7 @@ def test_flow_from_nothing_gives_the_outputs_dvc_repro_gives(
         "collect",
         "validate",
         "featurize",
+        "tune",
         "train",
         "evaluate",
         "export",
