@@ -9,6 +9,10 @@ The choice is a pure function of what was detected (`plan_distribution`), so it 
 - TF_CONFIG naming more than one task: MultiWorkerMirroredStrategy across the machines. Only the chief (the task of
   type "chief", else worker 0) writes the stage's outputs; the other workers train into scratch folders.
 `train.mixed_precision` ("auto", "always", "never") overrides the precision choice.
+
+TensorFlow's deterministic ops are on where there is no GPU (CPU runs are bit-for-bit repeatable, which the
+determinism test checks) and off on GPUs, where they cost speed and some kernels have no deterministic version
+(TensorFlow then raises instead of training); GPU runs are seeded but repeatable only up to float rounding.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ class DistributionPlan:
     task_type: str = "chief"
     task_index: int = 0
     workers: int = 1
+
+    @property
+    def deterministic_ops(self) -> bool:
+        return self.gpus == 0
 
     @property
     def policy(self) -> str:

@@ -99,12 +99,14 @@ def make_dataset(frame: pd.DataFrame, spec: dict[str, Any], batch_size: int, shu
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
+    """Seed Python, NumPy and TensorFlow; with `deterministic_ops`, make TensorFlow's kernels deterministic too."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)  # Python, NumPy and TensorFlow
-    tf.config.experimental.enable_op_determinism()
+    if deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
 
 
 def _callbacks(
@@ -176,7 +178,7 @@ def train_model(
     strategy = strategy or tf.distribute.get_strategy()
     state_dir = state_dir or out_dir / ".state"
     state_dir.mkdir(parents=True, exist_ok=True)
-    seed_everything(int(hp["seed"]))
+    seed_everything(int(hp["seed"]), deterministic_ops=plan.deterministic_ops)
 
     state = load_state(state_dir)
     resumed = state is not None
@@ -234,7 +236,12 @@ def train_model(
         "epochs_this_run": int(epochs_this_run),
         "fit_seconds": round(fit_seconds, 3),
         "samples_per_second": round(len(train) * epochs_this_run / fit_seconds, 1) if epochs_this_run else None,
-        "hardware": {**plan.__dict__, "policy": plan.policy, "replicas": int(strategy.num_replicas_in_sync)},
+        "hardware": {
+            **plan.__dict__,
+            "policy": plan.policy,
+            "deterministic_ops": plan.deterministic_ops,
+            "replicas": int(strategy.num_replicas_in_sync),
+        },
         "params": hp,
     }
     shutil.rmtree(state_dir, ignore_errors=True)  # the run is complete: nothing left to resume

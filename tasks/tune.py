@@ -92,6 +92,7 @@ def main() -> None:
         log.info("tuning disabled (tune.enabled: false); train uses params.yaml as it is")
         return
 
+    from tasks.hardware import detect_gpus, make_strategy, plan_distribution
     from tasks.train import read_hyperparameters, read_spec, read_split, train_model
 
     hp = read_hyperparameters(params, problem)
@@ -100,10 +101,15 @@ def main() -> None:
     hp = {**hp, "epochs": params.get("tune.epochs", int, minimum=1), "tensorboard": False}
     spec = read_spec()
     train, val = read_split("train"), read_split("val")
+    # One machine, its local GPUs (a search is many small runs: TF_CONFIG clusters are for the train stage).
+    plan = plan_distribution(detect_gpus(), None, params.get("train.mixed_precision", str, "auto"))
+    strategy = make_strategy(plan)
 
     def score(trial_hp: dict[str, Any]) -> tuple[float, dict[str, Any]]:
         with tempfile.TemporaryDirectory() as scratch:
-            summary = train_model(train, val, spec, trial_hp, Path(scratch), problem.build_model)
+            summary = train_model(
+                train, val, spec, trial_hp, Path(scratch), problem.build_model, plan=plan, strategy=strategy
+            )
         extra = {k: v for k, v in summary.items() if k.startswith("best_val_") and k != "best_val_loss"}
         return summary["best_val_loss"], {**extra, "epochs_run": summary["epochs_run"]}
 

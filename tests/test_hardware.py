@@ -20,11 +20,13 @@ def tf_config(task_type: str, index: int, chief: bool = False, workers: int = 2)
 def test_cpu_only_runs_the_default_strategy_in_float32() -> None:
     plan = plan_distribution(0, None)
     assert (plan.strategy, plan.policy, plan.is_chief) == ("default", "float32", True)
+    assert plan.deterministic_ops  # CPU runs are bit-for-bit repeatable
 
 
 def test_one_gpu_turns_on_mixed_precision_without_mirroring() -> None:
     plan = plan_distribution(1, None)
     assert (plan.strategy, plan.policy) == ("default", "mixed_float16")
+    assert not plan.deterministic_ops  # some GPU kernels have no deterministic version
 
 
 def test_several_gpus_mirror_in_mixed_precision() -> None:
