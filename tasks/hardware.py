@@ -108,7 +108,36 @@ def make_strategy(plan: DistributionPlan) -> Any:
 
     keras.mixed_precision.set_global_policy(plan.policy)
     if plan.strategy == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return reduce_leaf_by_leaf(tf.distribute.MultiWorkerMirroredStrategy())
     if plan.strategy == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+REDUCIBLE_DTYPES = ("float16", "bfloat16", "float32", "float64", "int32", "int64")
+
+
+def reduce_leaf_by_leaf(strategy: Any) -> Any:
+    """Make `strategy.reduce` usable by Keras 3's `fit` under MultiWorkerMirroredStrategy; returns `strategy`.
+
+    Keras 3 (3.15 here) cannot `fit` under MultiWorkerMirroredStrategy as it stands (keras-team/keras#20585,
+    tensorflow/tensorflow#72388): it calls `strategy.reduce` on the (inputs, targets) structure of a batch to get a
+    sample for building the model, which the collective strategy only accepts for single tensors and not at all for
+    uint8 images, and it reduces scalar metrics with `axis=0`. This wrapper, on this strategy object only, reduces a
+    structure leaf by leaf, drops the axis for scalars, and answers with the local value for dtypes the collective
+    ops cannot reduce (only Keras' build-time sample batch has those; it needs shapes, not a mean).
+    """
+    import tensorflow as tf
+
+    reduce = strategy.reduce
+
+    def leaf(reduce_op: Any, value: Any, axis: int | None) -> Any:
+        local = strategy.experimental_local_results(value)[0]
+        if local.dtype.name not in REDUCIBLE_DTYPES:
+            return local
+        return reduce(reduce_op, value, axis=axis if local.shape.rank else None)
+
+    strategy.reduce = lambda reduce_op, value, axis=None: tf.nest.map_structure(
+        lambda v: leaf(reduce_op, v, axis), value
+    )
+    return strategy

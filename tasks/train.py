@@ -338,7 +338,7 @@ def main() -> None:
     if not plan.is_chief:
         # Every worker runs the same collective steps; only the chief keeps what they write.
         with tempfile.TemporaryDirectory() as scratch:
-            state_dir = state_root / key / f"{plan.task_type}-{plan.task_index}"
+            state_dir = state_root / f"{key}-{plan.task_type}-{plan.task_index}"
             train_model(
                 train,
                 val,

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from pipelines.fashion_mnist import PROBLEM
-from tasks.image_collect import read_image_source
-from tasks.image_featurize import fit_image_spec, split_images
 from tasks.train_state import run_key
+from tests.image_workspace import make_workspace, start_training
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "data/sources/fashion-mnist-sample"
 EPOCHS, BATCH = 5, 32
 TRAIN = {
     "epochs": EPOCHS,
@@ -32,37 +25,6 @@ TRAIN = {
     "dense_units": 32,
     "tensorboard": True,
 }
-
-
-def make_workspace(root: Path) -> Path:
-    """A folder the train stage can run in: params (image problem, small model) and the sample's features."""
-    shutil.copy2(REPO / "params.yaml", root / "params.yaml")
-    shutil.copytree(REPO / "problems", root / "problems")
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["problem"] = "fashion_mnist"
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    overrides = yaml.safe_load((root / "problems/fashion_mnist.yaml").read_text())
-    overrides["train"].update(TRAIN)
-    (root / "problems/fashion_mnist.yaml").write_text(yaml.safe_dump(overrides, sort_keys=False))
-    splits = split_images(read_image_source(str(SAMPLE), PROBLEM)[0], 0.1, seed=0)
-    features = root / "data/features"
-    features.mkdir(parents=True)
-    for name, part in splits.items():
-        part.drop(columns=["split"]).to_parquet(features / f"{name}.parquet", index=False)
-    (features / "spec.json").write_text(json.dumps(fit_image_spec(splits["train"], PROBLEM)))
-    return root
-
-
-def start_training(workspace: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.Popen(
-        [sys.executable, "-m", "tasks.train"],
-        cwd=workspace,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def wait_for_first_checkpoint(process: subprocess.Popen[str], state_root: Path, timeout_s: float = 300) -> Path:
@@ -79,7 +41,7 @@ def wait_for_first_checkpoint(process: subprocess.Popen[str], state_root: Path, 
 
 
 def test_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:
-    workspace = make_workspace(tmp_path)
+    workspace = make_workspace(tmp_path, TRAIN)
     state_root = workspace / "data/train_state"
 
     first = start_training(workspace)

@@ -1,0 +1,66 @@
+"""A folder the train stage can run in on its own: params for the image problem and the sample's features."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.fashion_mnist import PROBLEM
+from tasks.image_collect import read_image_source
+from tasks.image_featurize import fit_image_spec, split_images
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data/sources/fashion-mnist-sample"
+
+
+def make_workspace(root: Path, train: dict[str, Any], every_nth_image: int = 1) -> Path:
+    """params.yaml (problem: fashion_mnist), problems/ with `train` merged in, and data/features from the sample."""
+    shutil.copy2(REPO / "params.yaml", root / "params.yaml")
+    shutil.copytree(REPO / "problems", root / "problems")
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["problem"] = "fashion_mnist"
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    overrides = yaml.safe_load((root / "problems/fashion_mnist.yaml").read_text())
+    overrides["train"].update(train)
+    (root / "problems/fashion_mnist.yaml").write_text(yaml.safe_dump(overrides, sort_keys=False))
+    splits = split_images(read_image_source(str(SAMPLE), PROBLEM)[0], 0.1, seed=0)
+    splits["train"] = splits["train"].iloc[::every_nth_image]
+    features = root / "data/features"
+    features.mkdir(parents=True)
+    for name, part in splits.items():
+        part.drop(columns=["split"]).to_parquet(features / f"{name}.parquet", index=False)
+    (features / "spec.json").write_text(json.dumps(fit_image_spec(splits["train"], PROBLEM)))
+    return root
+
+
+def start_training(workspace: Path, **env: str) -> subprocess.Popen[str]:
+    """`python -m tasks.train` in `workspace`, as DVC would run it, on the CPU."""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "CUDA_VISIBLE_DEVICES": "",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "tasks.train"],
+        cwd=workspace,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
