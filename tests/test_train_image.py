@@ -106,3 +106,22 @@ def test_savedmodel_serves_raw_images_with_the_keras_probabilities(
     assert max_reload_difference(tmp_path / "savedmodel", expected, inputs) <= 1e-5
     served = tf.saved_model.load(str(tmp_path / "savedmodel")).signatures["serving_default"]
     assert served.structured_input_signature[1]["image"].dtype == tf.uint8
+
+
+def test_mixed_precision_computes_in_float16_and_outputs_float32(splits: dict) -> None:
+    """What a GPU worker gets (tasks.hardware turns it on with any GPU); runs, slowly, on a CPU too."""
+    import keras
+
+    from tasks.train import make_dataset
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = PROBLEM.build_model(splits["spec"], HP)
+        assert model.get_layer("conv0_0").compute_dtype == "float16"
+        assert model.get_layer("conv0_0").variable_dtype == "float32"
+        assert model.output.dtype == "float32"
+        history = model.fit(make_dataset(splits["train"].head(64), splits["spec"], 32, 0), epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
