@@ -313,7 +313,7 @@ class _ColumnStats(_Check):
 
     def _finish(self) -> tuple[bool, dict[str, Any]]:
         if not self.count:
-            return False, {"observed_value": None, "details": "no numeric values"}
+            return False, {"observed_value": "no numeric values"}
         if self.statistic == "quantile":
             ranges = self.kwargs["quantile_ranges"]
             values = [float(v) for v in np.quantile(self.sample, ranges["quantiles"])]

@@ -204,8 +204,9 @@ def describe_expected(kind: str, kwargs: dict[str, Any]) -> str | None:
 
 def to_finding(suite: str, result: ExpectationResult) -> Finding:
     details = result.result or {}
+    extra = details.get("details") if isinstance(details.get("details"), dict) else {}
     observed = details.get("observed_value")
-    mismatch = (details.get("details") or {}).get("mismatched")
+    mismatch = extra.get("mismatched")
     if mismatch:
         observed = {k: v for k, v in mismatch.items() if v}
     return Finding(
@@ -218,7 +219,7 @@ def to_finding(suite: str, result: ExpectationResult) -> Finding:
         unexpected_count=details.get("unexpected_count"),
         sample_bad_values=list(details.get("partial_unexpected_list") or []),
         error=result.error,
-        expected=describe_expected(result.type, result.kwargs) or (details.get("details") or {}).get("max_gap"),
+        expected=describe_expected(result.type, result.kwargs) or extra.get("max_gap"),
     )
 
 
