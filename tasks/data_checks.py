@@ -92,7 +92,9 @@ class DataChecks:
 
     def _freshness(self) -> list[ExpectationResult]:
         column = self.s.timestamp
-        times = np.sort(np.concatenate(self.times)) if self.times else np.empty(0, dtype="int64")
+        times = np.concatenate(self.times) if self.times else np.empty(0, dtype="int64")
+        self.times = []
+        times.sort()
         future = times[times > self.s.now.value]
         results = [
             _result(
@@ -130,7 +132,9 @@ class DataChecks:
         return results
 
     def _duplicates(self) -> ExpectationResult:
-        hashes = np.sort(np.concatenate(self.row_hashes)) if self.row_hashes else np.empty(0, dtype="int64")
+        hashes = np.concatenate(self.row_hashes) if self.row_hashes else np.empty(0, dtype="int64")
+        self.row_hashes = []
+        hashes.sort()
         repeats = int((hashes[1:] == hashes[:-1]).sum()) if len(hashes) > 1 else 0
         return _result(
             "no_duplicate_rows",

@@ -238,7 +238,9 @@ class _Unique(_Check):
             self.keys.append(pd.util.hash_array(present.to_numpy()).view("int64"))
 
     def _finish(self) -> tuple[bool, dict[str, Any]]:
-        keys = np.sort(np.concatenate(self.keys)) if self.keys else np.empty(0, dtype="int64")
+        keys = np.concatenate(self.keys) if self.keys else np.empty(0, dtype="int64")
+        self.keys = []
+        keys.sort()  # in place: one copy of the keys at a time
         repeated = np.zeros(len(keys), dtype=bool)
         if len(keys) > 1:
             same = keys[1:] == keys[:-1]
