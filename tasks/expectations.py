@@ -13,6 +13,7 @@ from a uniform random sample.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,26 +191,50 @@ class _InSet(_MapCheck):
         return ~series.isin(allowed).to_numpy()
 
 
-class _TypeList(_Check):
+def _python_types(type_list: list[str]) -> tuple[type, ...]:
+    """The classes a value of an object column may be an instance of, resolved as GX 1.x does for pandas."""
+    native = {"none": (type(None),), "bool": (bool,), "int": (int,), "long": (int,), "float": (float,)}
+    native |= {"bytes": (bytes,), "complex": (complex,), "str": (str,), "string_types": (str,), "list": (list,)}
+    native |= {"dict": (dict,)}
+    found: list[type] = []
+    for name in type_list:
+        with contextlib.suppress(TypeError):
+            found.append(np.dtype(name).type)
+        found.extend(native.get(name.lower(), ()))
+    return tuple(found)
+
+
+class _TypeList(_MapCheck):
+    """A typed column passes when its dtype is listed; an `object` column is checked value by value (as GX does)."""
+
     def __init__(self, config: dict[str, Any], sample_size: int) -> None:
         super().__init__(config, sample_size)
+        self.allowed: list[str] = list(self.kwargs.get("type_list") or [self.kwargs.get("type_")])
+        self.classes = _python_types(self.allowed)
         self.seen: list[str] = []
-        self.mixed_examples: list[str] = []
 
     def _update(self, chunk: pd.DataFrame) -> None:
         series = chunk[self.column]
         name = str(series.dtype)
-        if name == "object":  # name the Python types a column of mixed values holds
-            kinds = sorted({type(v).__name__ for v in series.dropna().head(10_000)})
-            if len(kinds) > 1:
-                name = f"object (mixed: {', '.join(kinds)})"
         if name not in self.seen:
             self.seen.append(name)
+        if name == "object":
+            super()._update(chunk)
+
+    def bad_mask(self, series: pd.Series, nulls: np.ndarray) -> np.ndarray:
+        probe = {"string": "", "integer": 0, "floating": 0.0, "boolean": True, "bytes": b""}
+        kind = pd.api.types.infer_dtype(series, skipna=True)
+        if kind in probe:  # every present value has the same Python type: test one (fast path)
+            return np.full(len(series), not isinstance(probe[kind], self.classes))
+        return ~series.map(lambda v: isinstance(v, self.classes)).to_numpy(dtype=bool)
 
     def _finish(self) -> tuple[bool, dict[str, Any]]:
-        allowed = self.kwargs.get("type_list") or [self.kwargs.get("type_")]
         observed = self.seen[0] if len(self.seen) == 1 else self.seen
-        return all(s in allowed for s in self.seen), {"observed_value": observed}
+        typed_ok = all(s in self.allowed for s in self.seen if s != "object")
+        if "object" not in self.seen:
+            return typed_ok, {"observed_value": observed}
+        success, result = super()._finish()
+        return success and typed_ok, {"observed_value": observed, **result}
 
 
 class _Unique(_Check):
