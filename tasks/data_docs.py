@@ -56,6 +56,8 @@ CDN_FILES: dict[str, str] = {
 _GX_WEB_IMAGE = re.compile(
     r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/([\w.-]+\.png)(\?[^\"']*)?"
 )
+# GX writes some links to its static/ folder with one "../" too few on validation pages (the favicon)
+_STATIC_LINK = re.compile(r"""((?:href|src)=["'])((?:\.\./|\./)*static/[^"']+)(["'])""")
 _EXTERNAL_ASSET = re.compile(
     r"""(?:href|src)=["'](https?://[^"']+\.(?:css|js|png|svg|gif)(?:\?[^"']*)?|https?://cdn\.jsdelivr\.net/npm/[^"']+)["']"""
 )
@@ -70,6 +72,10 @@ def make_offline(docs_dir: Path) -> list[str]:
         prefix = os.path.relpath(docs_dir / VENDOR, page.parent)
         for url, local in CDN_FILES.items():
             html = html.replace(f'"{url}"', f'"{prefix}/{local}"')
+        static = os.path.relpath(docs_dir / "static", page.parent)
+        html = _STATIC_LINK.sub(
+            lambda m, static=static: f"{m.group(1)}{static}/{m.group(2).split('static/', 1)[1]}{m.group(3)}", html
+        )
         images = os.path.relpath(docs_dir / "static" / "images", page.parent)
         html = _GX_WEB_IMAGE.sub(lambda m, images=images: f"{images}/{m.group(1)}", html)
         unresolved |= set(_EXTERNAL_ASSET.findall(html))
