@@ -220,3 +220,43 @@ def _gzip(text: str) -> bytes:
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as stream:
         stream.write(text.encode())
     return buffer.getvalue()
+
+
+def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
+    aws_env: S3Server, bucket: str, bike_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    """The collect stage as dvc.yaml defines it: DVC hashes the S3 prefix, so only a new partition re-runs it."""
+    import shutil
+
+    import yaml
+
+    client = aws_env.client()
+    for day in (1, 2):
+        upload_day(client, bucket, bike_frame, day)
+    work = tmp_path / "ws"
+    for folder in ("tasks", "pipelines"):
+        shutil.copytree(REPO / folder, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["collect"] |= {"source": f"s3://{bucket}/bike/", "as_of": "2011-12-31"}
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    (work / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"collect": stages["collect"]}}))
+    env = dict(os.environ, AWS_ENDPOINT_URL=aws_env.endpoint_url, AWS_DEFAULT_REGION="us-east-1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+
+    def dvc(*args: str) -> str:
+        done = subprocess.run(["dvc", *args], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    dvc("init", "-q")
+    first = dvc("repro")
+    assert "Running stage 'collect'" in first and "fetched 2 new partition(s)" in first
+    assert "Running stage" not in dvc("repro")
+
+    upload_day(client, bucket, bike_frame, 3)
+    assert f"modified:           s3://{bucket}/bike/" in dvc("status")
+    third = dvc("repro")
+    assert "fetched 1 new partition(s)" in third and "['bike/dt=2011-01-03/part-0.csv']" in third
+    assert len(pd.read_parquet(work / "data" / "raw" / "data.parquet")) == int(bike_frame["day"].isin([1, 2, 3]).sum())
