@@ -201,6 +201,12 @@ def _python_types(type_list: list[str]) -> tuple[type, ...]:
         with contextlib.suppress(TypeError):
             found.append(np.dtype(name).type)
         found.extend(native.get(name.lower(), ()))
+        # Unlike GX, a Python number in an object column counts as the numeric dtype it converts to, so the values
+        # reported as bad are the ones that are not numbers at all ('warm' among temperatures).
+        if name.startswith(("int", "uint")):
+            found.append(int)
+        elif name.startswith("float"):
+            found.extend((int, float))
     return tuple(found)
 
 

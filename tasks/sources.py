@@ -82,7 +82,7 @@ def download(uri: str, http: HttpSettings, sleep: Callable[[float], None] = time
                 return response.read()
         except urllib.error.HTTPError as err:
             if err.code < 500 and err.code != 429:  # the server answered: retrying will not help
-                raise PipelineError(f"collect.source: {uri} answered HTTP {err.code} {err.reason}") from None
+                raise PipelineError(f"collect.source: could not download {uri}: HTTP {err.code} {err.reason}") from None
             last = err
         except (urllib.error.URLError, TimeoutError, OSError) as err:
             last = err
@@ -120,7 +120,7 @@ def decompress(uri: str, payload: bytes, compression: str | None) -> bytes:
             return bz2.decompress(payload)
     except (EOFError, OSError, zlib.error, ValueError) as err:
         raise PipelineError(
-            f"{uri}: could not be decompressed as {compression} (truncated or corrupt?): {err}"
+            f"{uri}: could not be parsed: not valid {compression} data (truncated or corrupt?): {err}"
         ) from None
     return payload
 

@@ -61,6 +61,8 @@ class Finding:
     sample_bad_values: list[Any] = field(default_factory=list)
     error: str | None = None
     expected: str | None = None
+    missing_columns: list[str] = field(default_factory=list)
+    unexpected_columns: list[str] = field(default_factory=list)
 
     @property
     def fails_run(self) -> bool:
@@ -71,11 +73,15 @@ class Finding:
         parts = [f"{self.expectation} on {where}"]
         if self.expected:
             parts.append(f"expected {self.expected}")
+        if self.missing_columns:
+            parts.append(f"missing column(s) {self.missing_columns}")
+        if self.unexpected_columns:
+            parts.append(f"unexpected column(s) {self.unexpected_columns}")
         if self.error:
             parts.append(f"could not be evaluated: {self.error}")
         if self.unexpected_count:
             parts.append(f"{self.unexpected_count} bad value(s), e.g. {self.sample_bad_values}")
-        elif self.observed is not None:
+        elif self.observed is not None and not (self.missing_columns or self.unexpected_columns):
             parts.append(f"observed {self.observed!r}")
         return "; ".join(parts)
 
@@ -95,6 +101,16 @@ class ValidationOutcome:
     @property
     def success(self) -> bool:
         return not self.failures
+
+    def failures_to_report(self) -> tuple[list[Finding], dict[str, list[str]]]:
+        """Failures worth a line each, and per missing column the checks that could not run because of it."""
+        missing = {c for f in self.failures for c in f.missing_columns}
+        listed = [f for f in self.failures if f.column is None or f.column not in missing]
+        skipped: dict[str, list[str]] = {}
+        for f in self.failures:
+            if f.column is not None and f.column in missing:
+                skipped.setdefault(f.column, []).append(f.expectation)
+        return listed, skipped
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -206,9 +222,7 @@ def to_finding(suite: str, result: ExpectationResult) -> Finding:
     details = result.result or {}
     extra = details.get("details") if isinstance(details.get("details"), dict) else {}
     observed = details.get("observed_value")
-    mismatch = extra.get("mismatched")
-    if mismatch:
-        observed = {k: v for k, v in mismatch.items() if v}
+    mismatch = extra.get("mismatched") or {}
     return Finding(
         suite=suite,
         expectation=result.type,
@@ -220,6 +234,8 @@ def to_finding(suite: str, result: ExpectationResult) -> Finding:
         sample_bad_values=list(details.get("partial_unexpected_list") or []),
         error=result.error,
         expected=describe_expected(result.type, result.kwargs) or extra.get("max_gap"),
+        missing_columns=list(mismatch.get("missing") or []),
+        unexpected_columns=list(mismatch.get("unexpected") or []),
     )
 
 
@@ -350,7 +366,12 @@ def run_suites(
 
 def failure_message(outcome: ValidationOutcome, source: Path, quarantined: Path | None = None) -> str:
     lines = [f"{source}: {len(outcome.failures)} expectation(s) failed; the pipeline stops before featurize:"]
-    lines += [f"  - [{f.suite}] {f.describe()}" for f in outcome.failures]
+    listed, skipped = outcome.failures_to_report()
+    lines += [f"  - [{f.suite}] {f.describe()}" for f in listed]
+    lines += [
+        f"  - column '{column}' is missing, so these could not run: {', '.join(checks)}"
+        for column, checks in skipped.items()
+    ]
     lines.append(f"  The last validated data in {OUT_DIR}/ was left as it was. Report: {REPORT_DIR}/summary.md")
     if quarantined is not None:
         lines.append(f"  The rejected batch and its report were kept in {quarantined}/")
