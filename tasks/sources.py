@@ -195,7 +195,20 @@ def parse_table(source: SourceFile, max_line_bytes: int = MAX_LINE_BYTES) -> pd.
 
 
 def read_sources(source: str, http: HttpSettings | None = None) -> tuple[pd.DataFrame, list[SourceFile]]:
-    """Read every file `source` names and concatenate them in name order."""
-    files = [fetch(uri, http) for uri in resolve_source(source)]
+    """Read every file `source` names and concatenate them in name order.
+
+    An `s3://bucket/prefix/` is read in full (every partition; endpoint and credentials from the environment):
+    the collect stage reads S3 incrementally itself, this serves readers such as monitor and infer_schema.
+    """
+    if source.startswith("s3://"):
+        from tasks.s3_source import S3Location, S3Settings, fetch_object, list_partitions, make_client
+
+        client = make_client(S3Settings())
+        objects = list_partitions(client, S3Location.parse(source))
+        if not objects:
+            raise PipelineError(f"collect.source: no data files under {source}")
+        files = [fetch_object(client, o) for o in objects]
+    else:
+        files = [fetch(uri, http) for uri in resolve_source(source)]
     frames = [parse_table(f) for f in files]
     return pd.concat(frames, ignore_index=True), files

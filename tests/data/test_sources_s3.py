@@ -260,3 +260,21 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
     third = dvc("repro")
     assert "fetched 1 new partition(s)" in third and "['bike/dt=2011-01-03/part-0.csv']" in third
     assert len(pd.read_parquet(work / "data" / "raw" / "data.parquet")) == int(bike_frame["day"].isin([1, 2, 3]).sum())
+
+
+def test_read_sources_reads_a_whole_prefix_for_other_readers(
+    aws_env: S3Server, bucket: str, bike_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """monitor and infer_schema read `collect.source` with read_sources: an S3 prefix works there too."""
+    from tasks.sources import read_sources
+
+    client = aws_env.client()
+    for day in (40, 41):
+        upload_day(client, bucket, bike_frame, day, fmt="parquet")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env.endpoint_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+    frame, files = read_sources(f"s3://{bucket}/bike/")
+
+    pd.testing.assert_frame_equal(frame, bike_frame[bike_frame["day"].isin([40, 41])].reset_index(drop=True))
+    assert [f.uri for f in files] == [f"s3://{bucket}/bike/dt=2011-02-{d:02d}/part-0.parquet" for d in (9, 10)]
