@@ -90,7 +90,12 @@ def _gx_result(result: ExpectationResult) -> Any:
     config = ExpectationConfiguration(
         type=result.type, kwargs=result.kwargs, meta=result.meta, severity=result.severity
     )
-    exception = {"raised_exception": bool(result.error), "exception_message": result.error, "exception_traceback": None}
+    # GX renders the "traceback" as text: give it the message (there is no traceback: the check itself reported it)
+    exception = {
+        "raised_exception": bool(result.error),
+        "exception_message": result.error,
+        "exception_traceback": result.error,
+    }
     return ExpectationValidationResult(
         success=result.success, expectation_config=config, result=result.result, exception_info=exception
     )

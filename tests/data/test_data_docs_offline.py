@@ -27,6 +27,7 @@ def docs(bike_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
     work = tmp_path_factory.mktemp("docs")
     frame = select_before(bike_frame, PROBLEM, pd.Timestamp("2011-05-01"))
     frame.loc[3, "temp"] = 1.4
+    frame = frame.drop(columns="windspeed")  # checks that cannot run must render too
     raw = work / "raw" / "data.parquet"
     raw.parent.mkdir()
     frame.to_parquet(raw, index=False)
@@ -43,6 +44,12 @@ def test_pages_load_nothing_from_the_network(docs: Path) -> None:
         for target in ASSET.findall(page.read_text(encoding="utf-8")):
             assert not target.startswith(("http:", "https:", "//")), f"{page.name} loads {target}"
             assert (page.parent / target.split("?")[0]).resolve().is_file(), f"{page.name}: {target} is missing"
+
+
+def test_failed_and_unevaluable_checks_are_on_the_page(docs: Path) -> None:
+    page = next((docs / "validations").rglob("*raw.html")).read_text(encoding="utf-8")
+    assert "column &#39;windspeed&#39; is missing" in page or "column 'windspeed' is missing" in page
+    assert "1.4" in page  # the sample bad value of temp
 
 
 def test_vendored_css_finds_its_fonts(docs: Path) -> None:
