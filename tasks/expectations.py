@@ -7,8 +7,9 @@ for the uniqueness check. Its results have the shape GX renders, so Data Docs ar
 (see `tasks/data_docs.py`); `tests/data/test_validation_checks.py` checks the verdicts against GX's own engine.
 
 Semantics follow GX: nulls are ignored by value-range and set checks (they are counted by not-null checks); `mostly`
-is the fraction of non-null values that must pass; quantiles are exact up to `SAMPLE_SIZE` rows, then estimated
-from a uniform random sample.
+is the fraction of non-null values that must pass; an `object` column is type-checked value by value. Two
+differences: quantiles are exact up to `SAMPLE_SIZE` rows, then estimated from a uniform random sample; and in an
+`object` column a Python int/float counts as a numeric dtype, so the values reported are the non-numbers.
 """
 
 from __future__ import annotations
