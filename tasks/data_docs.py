@@ -8,10 +8,12 @@ README for versions and licences) into `<docs>/static/vendor/` and rewrites ever
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 from tasks.expectations import ExpectationResult
 
 ASSETS = Path(__file__).parent / "data_docs_assets"
+log = logging.getLogger(__name__)
 VENDOR = Path("static/vendor")
 
 # CDN URL (as GX 1.24's templates write it) -> vendored file under static/vendor/
@@ -81,6 +84,26 @@ def make_offline(docs_dir: Path) -> list[str]:
         unresolved |= set(_EXTERNAL_ASSET.findall(html))
         page.write_text(html, encoding="utf-8")
     return sorted(unresolved)
+
+
+@contextlib.contextmanager
+def _gx_render_errors() -> Iterator[list[str]]:
+    """Collect the errors GX's site builder logs (with tracebacks) instead of letting them reach the console."""
+    errors: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            errors.append(record.getMessage())
+
+    builder = logging.getLogger("great_expectations.render.renderer.site_builder")
+    handler, propagate = Collect(logging.ERROR), builder.propagate
+    builder.addHandler(handler)
+    builder.propagate = False
+    try:
+        yield errors
+    finally:
+        builder.removeHandler(handler)
+        builder.propagate = propagate
 
 
 def _gx_result(result: ExpectationResult) -> Any:
@@ -155,7 +178,11 @@ def build_data_docs(
         )
         key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=suite["name"]), run_id, suite["name"])
         context.validation_results_store.set(key, validation)
-    context.build_data_docs(site_names=["reports"])
+    with _gx_render_errors() as errors:
+        context.build_data_docs(site_names=["reports"])
+    if errors:  # GX logs a whole traceback per page and carries on; one line is enough, the summaries are complete
+        first = errors[0].split("Traceback", 1)[0].strip().splitlines()[-1][:300]
+        log.warning("Data Docs: GX could not render part of %d page(s): %s", len(errors), first)
     unresolved = make_offline(docs_dir)
     if unresolved:  # a GX upgrade added a CDN asset: the page would silently lose styling offline
         raise RuntimeError(f"Data Docs still load from the network: {unresolved}; vendor them in {ASSETS}")
