@@ -8,6 +8,7 @@ and Iceberg/Lance catalogs off, and its data in a temporary folder.
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
 import shutil
 import socket
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIKE_SOURCE = REPO / "data" / "sources" / "bikeshare-2011.csv.gz"
 ACCESS_KEY = "pipeline-test-key"
 SECRET_KEY = "pipeline-test-secret-0123456789"
+_BUCKET_NUMBERS = itertools.count()
 PORT_FLAGS = (
     "master.port",
     "master.port.grpc",
@@ -152,6 +154,7 @@ def bike_frame() -> pd.DataFrame:
 @pytest.fixture
 def bucket(s3_server: S3Server, request: pytest.FixtureRequest) -> str:
     """A fresh, empty bucket per test."""
-    name = "t-" + "".join(ch if ch.isalnum() else "-" for ch in request.node.name.lower())[:50].strip("-")
+    slug = "".join(ch if ch.isalnum() else "-" for ch in request.node.name.lower())[:48].strip("-")
+    name = f"t{next(_BUCKET_NUMBERS)}-{slug}"  # unique per test, even when parametrized names share a prefix
     s3_server.client().create_bucket(Bucket=name)
     return name
