@@ -9,6 +9,7 @@ README for versions and licences) into `<docs>/static/vendor/` and rewrites ever
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 import os
 import re
@@ -64,6 +65,46 @@ _STATIC_LINK = re.compile(r"""((?:href|src)=["'])((?:\.\./|\./)*static/[^"']+)([
 _EXTERNAL_ASSET = re.compile(
     r"""(?:href|src)=["'](https?://[^"']+\.(?:css|js|png|svg|gif)(?:\?[^"']*)?|https?://cdn\.jsdelivr\.net/npm/[^"']+)["']"""
 )
+
+
+def write_summary_page(docs_dir: Path, title: str, headline: str, sections: list[tuple[str, list[list[str]]]]) -> None:
+    """`summary.html`: failures, warnings and the checks GX cannot render, styled by the vendored Bootstrap, and a
+    link to it at the top of GX's index page."""
+    alert = "alert-danger" if headline.startswith("FAILED") else "alert-success"
+    parts = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f'<link rel="stylesheet" href="{VENDOR.as_posix()}/bootstrap.min.css"></head>',
+        '<body class="container-fluid p-4"><p><a href="index.html">Data Docs</a></p>',
+        f'<h1 class="h3">{html.escape(title)}</h1>',
+        f'<p class="alert {alert}">{html.escape(headline)}</p>',
+    ]
+    for heading, rows in sections:
+        parts.append(f'<h2 class="h5 mt-4">{html.escape(heading)}</h2><table class="table table-sm table-bordered">')
+        parts.append(
+            "<thead><tr><th>suite</th><th>check</th><th>column</th><th>expected</th><th>observed / bad values</th>"
+        )
+        parts.append("</tr></thead><tbody>")
+        for row in rows:
+            style = (
+                ' class="table-danger"'
+                if "(FAILED)" in row[1]
+                else ' class="table-warning"'
+                if "(warning)" in row[1]
+                else ""
+            )
+            parts.append(f"<tr{style}>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>")
+        parts.append("</tbody></table>")
+    parts.append("</body></html>")
+    (docs_dir / "summary.html").write_text("\n".join(parts), encoding="utf-8")
+    index = docs_dir / "index.html"
+    if index.exists():
+        banner = (
+            f'<div class="alert alert-info m-2"><a href="summary.html">Run summary</a>: {html.escape(headline)} '
+            "(with the freshness, duplicate-row and leakage checks)</div>"
+        )
+        page = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, index.read_text(encoding="utf-8"), count=1)
+        index.write_text(page, encoding="utf-8")
 
 
 def make_offline(docs_dir: Path) -> list[str]:

@@ -30,6 +30,16 @@ class Finding:
     missing_columns: list[str] = field(default_factory=list)
     unexpected_columns: list[str] = field(default_factory=list)
 
+    def cells(self) -> list[str]:
+        """suite, check, column, expected, observed: one row of a summary table."""
+        seen = self.error or (
+            f"{self.unexpected_count} bad, e.g. {self.sample_bad_values}" if self.unexpected_count else self.observed
+        )
+        if self.missing_columns or self.unexpected_columns:
+            seen = f"missing {self.missing_columns}, unexpected {self.unexpected_columns}"
+        status = "" if self.success else (" (FAILED)" if self.fails_run else " (warning)")
+        return [self.suite, self.expectation + status, self.column or "(table)", self.expected or "", str(seen)]
+
     @property
     def fails_run(self) -> bool:
         return not self.success and self.severity == "critical"
@@ -88,26 +98,31 @@ class ValidationOutcome:
             "findings": [asdict(f) for f in self.findings if not f.success],
         }
 
-    def markdown(self, title: str) -> str:
+    def headline(self) -> str:
         s = self.summary()
-        lines = [
-            f"# {title}",
-            "",
-            f"**{'PASSED' if s['success'] else 'FAILED'}**: {s['evaluated']} checks, {s['passed']} passed, "
-            f"{s['failed']} failed, {s['warned']} warned.",
-            "",
-        ]
-        for heading, group in (("Failed (stop the pipeline)", self.failures), ("Warnings", self.warnings)):
-            if group:
-                lines += [f"## {heading}", "", "| suite | check | column | expected | observed / bad values |"]
-                lines += ["|---|---|---|---|---|"]
-                for f in group:
-                    seen = f.error or (
-                        f"{f.unexpected_count} bad, e.g. {f.sample_bad_values}" if f.unexpected_count else f.observed
-                    )
-                    cells = [f.suite, f.expectation, f.column or "(table)", f.expected or "", str(seen)]
-                    lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-                lines.append("")
+        return (
+            f"{'PASSED' if s['success'] else 'FAILED'}: {s['evaluated']} checks, {s['passed']} passed, "
+            f"{s['failed']} failed, {s['warned']} warned"
+        )
+
+    def sections(self) -> list[tuple[str, list[list[str]]]]:
+        """(heading, rows of [suite, check, column, expected, observed]) for failures, warnings and the extra checks."""
+        extra = [f for f in self.findings if f.suite == "checks"]
+        groups = [("Failed (stop the pipeline)", self.failures), ("Warnings", self.warnings)]
+        groups.append(("Freshness, duplicate rows and leakage", extra))
+        return [(heading, [f.cells() for f in group]) for heading, group in groups if group]
+
+    def markdown(self, title: str) -> str:
+        lines = [f"# {title}", "", f"**{self.headline()}**.", ""]
+        for heading, rows in self.sections():
+            lines += [
+                f"## {heading}",
+                "",
+                "| suite | check | column | expected | observed / bad values |",
+                "|---|---|---|---|---|",
+            ]
+            lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+            lines.append("")
         return "\n".join(lines)
 
 

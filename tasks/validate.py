@@ -200,6 +200,10 @@ def write_reports(report_dir: Path, result: StreamResult, source: Path, run_time
         (docs / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
         title = f"Validation of {source} ({result.rows:,} rows, {run_time:%Y-%m-%d %H:%M} UTC)"
         (docs / "summary.md").write_text(result.outcome.markdown(title) + "\n", encoding="utf-8")
+        if data_docs:
+            from tasks.data_docs import write_summary_page
+
+            write_summary_page(docs, title, result.outcome.headline(), result.outcome.sections())
 
 
 def run_suites(

@@ -42,8 +42,8 @@ def docs(bike_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_pages_load_nothing_from_the_network(docs: Path) -> None:
     pages = sorted(docs.rglob("*.html"))
-    assert {p.name for p in pages} >= {"index.html", "raw.html", "features.html"}
-    assert len(pages) == 5  # index, two suite pages, two validation results
+    assert {p.name for p in pages} >= {"index.html", "raw.html", "features.html", "summary.html"}
+    assert len(pages) == 6  # index, two suite pages, two validation results, the run summary
     for page in pages:
         for target in ASSET.findall(page.read_text(encoding="utf-8")):
             assert not target.startswith(("http:", "https:", "//")), f"{page.name} loads {target}"
@@ -54,6 +54,13 @@ def test_failed_and_unevaluable_checks_are_on_the_page(docs: Path) -> None:
     page = next((docs / "validations").rglob("*raw.html")).read_text(encoding="utf-8")
     assert "column &#39;windspeed&#39; is missing" in page or "column 'windspeed' is missing" in page
     assert "1.4" in page  # the sample bad value of temp
+
+
+def test_run_summary_page_shows_the_checks_gx_cannot_render(docs: Path) -> None:
+    summary = (docs / "summary.html").read_text(encoding="utf-8")
+    assert "FAILED: " in summary and "Freshness, duplicate rows and leakage" in summary
+    assert "no_target_leakage" in summary and "casual + registered == bikers (declared leakage" in summary
+    assert 'href="summary.html"' in (docs / "index.html").read_text(encoding="utf-8")
 
 
 def test_vendored_css_finds_its_fonts(docs: Path) -> None:
