@@ -67,9 +67,11 @@ def plot_predictions(predictions: pd.DataFrame) -> tuple[str, str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    when = pd.to_datetime(predictions["timestamp"])  # stored as text in the CSV for dvc plots
     fig, ax = plt.subplots(figsize=(11, 3.6))
-    ax.plot(predictions["timestamp"], predictions["actual"], label="actual", lw=1)
-    ax.plot(predictions["timestamp"], predictions["predicted"], label="predicted", lw=1)
+    ax.plot(when, predictions["actual"], label="actual", lw=1)
+    ax.plot(when, predictions["predicted"], label="predicted", lw=1)
+    fig.autofmt_xdate()
     ax.set_ylabel("bikers per hour")
     ax.set_title("Test split: predicted vs actual over time")
     ax.legend()

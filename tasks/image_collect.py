@@ -38,11 +38,11 @@ def file_uri(source: str, name: str) -> str:
     return str(Path(source) / name)
 
 
-def fetch_bytes(uri: str) -> bytes:
+def fetch_bytes(uri: str, s3_endpoint_url: str | None = None, s3_region: str | None = None) -> bytes:
     """The bytes behind `uri`; a PipelineError naming it when it cannot be read.
 
-    S3 credentials come from the environment or an AWS profile (boto3's usual chain); `AWS_ENDPOINT_URL` points at
-    an S3-compatible server.
+    S3 credentials come from the environment or an AWS profile (boto3's usual chain); `s3_endpoint_url`
+    (`collect.s3.endpoint_url`, else AWS_ENDPOINT_URL) points at an S3-compatible server.
     """
     if uri.startswith("s3://"):
         import boto3
@@ -50,7 +50,8 @@ def fetch_bytes(uri: str) -> bytes:
 
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         try:
-            return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            client = boto3.client("s3", endpoint_url=s3_endpoint_url, region_name=s3_region)
+            return client.get_object(Bucket=bucket, Key=key)["Body"].read()
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
             raise PipelineError(f"collect.source: could not read {uri}: {err}") from None
     if uri.startswith(("http://", "https://")):
@@ -96,7 +97,9 @@ def read_image_source(
 
 def main(params: Params, problem: ImageProblem) -> None:
     source = params.get("collect.source", str)
-    table, files = read_image_source(source, problem)
+    endpoint = params.get("collect.s3.endpoint_url", (str, type(None)), None)
+    region = params.get("collect.s3.region", (str, type(None)), None)
+    table, files = read_image_source(source, problem, lambda uri: fetch_bytes(uri, endpoint, region))
     counts = table.groupby("split").size().to_dict()
     manifest = {
         "problem": problem.name,
