@@ -3,6 +3,7 @@
 Outputs (data/model/): `model.keras` (the best epoch's weights), `history.csv` (CSVLogger, one row per epoch of the
 whole run, resumed parts included), `history.png` (loss and the problem's metric per epoch), `tensorboard/`
 (TensorBoard logs) and `train.json` (params, epochs, best epoch, hardware plan, throughput, resume record).
+The history and the summary are also copied to `reports/training/` for people to read.
 
 The engine is the same for every problem: a seeded (Python, NumPy, TensorFlow; deterministic ops) `model.fit` on a
 tf.data pipeline (cache, shuffle, batch, prefetch), EarlyStopping with its best weights restored, a checkpoint of
@@ -37,6 +38,7 @@ from tasks.train_state import TrainState, load_best_weights, load_state, run_key
 
 FEATURES_DIR = Path("data/features")
 OUT_DIR = Path("data/model")
+REPORT_DIR = Path("reports/training")
 TUNING = Path("data/tuning/best.json")
 log = logging.getLogger(__name__)
 
@@ -358,6 +360,9 @@ def main() -> None:
         summary["tuning"] = tuning if tuning and tuning.get("enabled") else None
         plot_history(pd.read_csv(tmp / "history.csv"), metric, tmp / "history.png")
         (tmp / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    with atomic_dir(REPORT_DIR) as report:
+        for name in ("history.csv", "history.png", "train.json"):
+            shutil.copy2(OUT_DIR / name, report / name)
     log.info(
         "trained %d epochs (%d in this run); best epoch %d, val loss %.4f, val %s %.4f; %.0f samples/s",
         summary["epochs_run"],

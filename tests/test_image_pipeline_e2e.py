@@ -80,6 +80,9 @@ def test_training_artefacts_and_history(image_workspace: Path) -> None:
     assert len(history) == summary["epochs_run"] <= FAST_CNN["epochs"]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(history.columns)
     assert (model_dir / "history.png").stat().st_size > 1000
+    report = image_workspace / "reports/training"
+    assert pd.read_csv(report / "history.csv").equals(history)
+    assert read_json(report / "train.json") == summary and (report / "history.png").is_file()
     assert any((model_dir / "tensorboard").rglob("events.out.tfevents.*"))
     assert summary["hardware"]["strategy"] == "default" and summary["hardware"]["policy"] == "float32"
     assert not any((image_workspace / "data/train_state").glob("*/state.json"))
