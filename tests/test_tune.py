@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tasks.errors import PipelineError
@@ -54,3 +56,34 @@ def test_train_uses_the_best_trial_only_when_tuning_ran_for_this_problem() -> No
     assert apply_tuning(HP, tuning, "bike_demand")["learning_rate"] == 0.001
     assert apply_tuning(HP, {"enabled": False}, "fashion_mnist") == HP
     assert apply_tuning(HP, None, "fashion_mnist") == HP
+
+
+def test_tune_stage_records_the_best_trial_and_train_uses_it(tmp_path: Path) -> None:
+    """The stages themselves, as `dvc exp run -S tune.enabled=true` runs them: tune, then train."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.image_workspace import REPO, make_workspace
+
+    workspace = make_workspace(tmp_path, {"epochs": 1, "filters": [8], "dense_units": 16}, every_nth_image=4)
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["tune"].update(enabled=True, trials=2, epochs=1)
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    for stage in ("tune", "train"):
+        done = subprocess.run(
+            [sys.executable, "-m", f"tasks.{stage}"], cwd=workspace, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    best = json.loads((workspace / "data/tuning/best.json").read_text())
+    assert best["enabled"] and best["problem"] == "fashion_mnist" and len(best["trials"]) == 2
+    assert set(best["best_params"]) == {"learning_rate", "dropout", "batch_size", "dense_units"}
+    assert best["best_score"] == min(t["val_loss"] for t in best["trials"])
+    trained = json.loads((workspace / "data/model/train.json").read_text())
+    assert {k: trained["params"][k] for k in best["best_params"]} == best["best_params"]
+    assert trained["tuning"]["best_score"] == best["best_score"]
