@@ -74,4 +74,5 @@ PROBLEM = TabularProblem(
     build_model=build_dense_regressor,
     common_sense_baseline=mean_by_hour_and_workingday,
     description="Hourly bike rentals in Washington D.C., 2011 (UCI Bike Sharing, CC BY 4.0).",
+    extra={"unit": "bikers per hour"},  # how reports state errors, in the business's terms
 )
