@@ -14,7 +14,7 @@ from typing import Any
 
 from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
-from tasks.model_store import ModelStore
+from tasks.model_store import ModelStore, content_fingerprint
 from tasks.params import Params
 
 EXPORT_DIR = Path("data/export")
@@ -23,16 +23,23 @@ RECEIPT = Path("data/deploy/receipt.json")
 log = logging.getLogger(__name__)
 
 
-def blessing_problems(blessing: dict[str, Any], current: dict[str, Any] | None, card: dict[str, Any]) -> list[str]:
+def blessing_problems(
+    blessing: dict[str, Any],
+    current: dict[str, Any] | None,
+    card: dict[str, Any],
+    candidate_in_production: bool = False,
+) -> list[str]:
     """Why `blessing` does not allow deploying this export now; empty when it does.
 
     Refused: an unblessed candidate; a blessing measured against a production model that is no longer the one in
-    production (the comparison would be stale); a blessing of another model than the exported one.
+    production (the comparison would be stale), unless production already is this very candidate (deploy re-run
+    after it promoted it); a blessing of another model than the exported one.
     """
     if not blessing.get("blessed", False):
         return ["the candidate is not blessed", *blessing.get("failed", blessing.get("reasons", []))]
     problems = []
-    if "champion" in blessing:  # blessings of the gate record the champion they were measured against
+    # blessings of the gate record the champion they were measured against
+    if "champion" in blessing and not candidate_in_production:
         measured = (blessing["champion"] or {}).get("version")
         now = current["version"] if current else None
         if measured != now:
@@ -53,7 +60,10 @@ def deploy(
 ) -> dict[str, Any]:
     """Deploy `export_dir` into `store` if `blessing` allows it; return the receipt."""
     current = store.production()
-    problems = blessing_problems(blessing, current, card or {})
+    in_production = current is not None and store.fingerprint(current["version"]) == content_fingerprint(
+        export_dir / "savedmodel"
+    )
+    problems = blessing_problems(blessing, current, card or {}, in_production)
     if problems:
         return {
             "deployed": False,

@@ -21,6 +21,15 @@ POINTER = "production.json"
 FINGERPRINT = "assets.extra/fingerprint.sha256"
 
 
+def content_fingerprint(savedmodel: Path) -> str:
+    """Identity of a SavedModel's content: the sha256 of its weights (`variables/`).
+
+    `saved_model.pb` is not byte-stable across exports of the same model (TensorFlow names functions afresh),
+    while the variables checkpoint is; two exports of one trained model therefore share a fingerprint.
+    """
+    return sha256_path(savedmodel / "variables")
+
+
 class ModelStore:
     def __init__(self, root: str | Path, model_name: str) -> None:
         self.model_dir = Path(root) / model_name
@@ -47,7 +56,7 @@ class ModelStore:
 
         Returns (version, created). `extra_files` are copied into the version's `assets.extra/`.
         """
-        fingerprint = sha256_path(savedmodel)
+        fingerprint = content_fingerprint(savedmodel)
         existing = self.find(fingerprint)
         if existing is not None:
             return existing, False

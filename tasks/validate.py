@@ -42,20 +42,32 @@ class Finding:
     column: str | None
     success: bool
     severity: str
+    expected: str = ""
     observed: Any = None
     unexpected_count: int | None = None
     sample_bad_values: list[Any] = field(default_factory=list)
     error: str | None = None
+    missing_columns: list[str] = field(default_factory=list)
+    unexpected_columns: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         where = f"column '{self.column}'" if self.column else "table"
         parts = [f"{self.expectation} on {where}"]
+        if self.expected:
+            parts.append(f"expected {self.expected}")
+        if self.missing_columns:
+            parts.append(f"missing column(s) {self.missing_columns}")
+        if self.unexpected_columns:
+            parts.append(f"unexpected column(s) {self.unexpected_columns}")
         if self.error:
             parts.append(f"could not be evaluated: {self.error}")
         if self.unexpected_count:
             parts.append(f"{self.unexpected_count} bad value(s), e.g. {self.sample_bad_values}")
-        elif self.observed is not None:
-            parts.append(f"observed {self.observed!r}")
+        elif not (self.missing_columns or self.unexpected_columns):
+            if self.observed is not None:
+                parts.append(f"observed {self.observed!r}")
+            if self.sample_bad_values:
+                parts.append(f"bad values, e.g. {self.sample_bad_values}")
         return "; ".join(parts)
 
 
@@ -66,6 +78,11 @@ class ValidationOutcome:
     @property
     def failures(self) -> list[Finding]:
         return [f for f in self.findings if not f.success and f.severity == "critical"]
+
+    def failures_to_report(self) -> list[Finding]:
+        """Failures minus those that only follow from a missing column (its type, nulls, range...)."""
+        missing = {c for f in self.failures for c in f.missing_columns}
+        return [f for f in self.failures if f.column is None or f.column not in missing]
 
     @property
     def warnings(self) -> list[Finding]:
@@ -154,28 +171,75 @@ def run_suites(
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": sample_size},
             )
         )
-        result = checkpoint.run(batch_parameters={"dataframe": frames[definition.name]})
+        frame = frames[definition.name]
+        result = checkpoint.run(batch_parameters={"dataframe": frame})
         for run in result.run_results.values():
-            findings.extend(_finding(definition.name, r) for r in run.results)
+            for expectation_result in run.results:
+                finding = _finding(definition.name, expectation_result)
+                if not finding.success and finding.expectation == "expect_column_values_to_be_in_type_list":
+                    type_list = expectation_result.expectation_config.kwargs.get("type_list") or []
+                    finding.sample_bad_values = sample_mistyped(frame, finding.column, type_list, sample_size)
+                findings.append(finding)
     return ValidationOutcome(findings)
+
+
+def sample_mistyped(frame: pd.DataFrame, column: str | None, type_list: list[str], size: int) -> list[Any]:
+    """A few values of `column` that do not fit the expected types (GX only reports the column's dtype).
+
+    For a numeric type list these are the values that do not parse as numbers, e.g. 'warm' in a temperature.
+    """
+    if column is None or column not in frame.columns:
+        return []
+    values = frame[column].dropna()
+    if any(t.startswith(("int", "float", "uint")) for t in type_list):
+        bad = values[pd.to_numeric(values, errors="coerce").isna()]
+    elif any(t.startswith("datetime") for t in type_list):
+        bad = values[pd.to_datetime(values, errors="coerce").isna()]
+    else:
+        bad = values[~values.map(lambda v: isinstance(v, str))]
+    return [_plain(v) for v in bad.unique()[:size]]
+
+
+_NOT_EXPECTATIONS = {"column", "result_format", "catch_exceptions", "meta", "batch_id"}
 
 
 def _finding(suite: str, result: Any) -> Finding:
     config = result.expectation_config
     details = result.result or {}
-    raised = result.exception_info.get("raised_exception") if result.exception_info else False
     severity = str(getattr(config, "severity", "critical") or "critical").split(".")[-1].lower()
-    return Finding(
+    observed = _plain(details.get("observed_value"))
+    finding = Finding(
         suite=suite,
         expectation=config.type,
         column=config.kwargs.get("column"),
         success=bool(result.success),
         severity=severity,
-        observed=_plain(details.get("observed_value")),
+        expected=", ".join(f"{k}={_plain(v)!r}" for k, v in config.kwargs.items() if k not in _NOT_EXPECTATIONS),
+        observed=observed,
         unexpected_count=details.get("unexpected_count"),
         sample_bad_values=[_plain(v) for v in details.get("partial_unexpected_list") or []],
-        error=str(result.exception_info.get("exception_message")) if raised else None,
+        error=_exception_message(result.exception_info),
     )
+    if config.type == "expect_table_columns_to_match_set" and isinstance(observed, list):
+        wanted = list(config.kwargs.get("column_set") or [])
+        finding.missing_columns = [c for c in wanted if c not in observed]
+        finding.unexpected_columns = [c for c in observed if c not in wanted]
+        finding.expected = f"exactly the columns {wanted}"
+    if config.type == "expect_column_values_to_be_in_type_list":
+        finding.unexpected_count = None  # GX counts every row of a column of the wrong dtype
+    return finding
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX 1.x reports an exception either flat or keyed by the metric that raised it."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
 
 
 def _plain(value: Any) -> Any:
@@ -191,7 +255,7 @@ def _plain(value: Any) -> Any:
 
 def failure_message(outcome: ValidationOutcome, source: Path) -> str:
     lines = [f"{source}: {len(outcome.failures)} expectation(s) failed; the pipeline stops before featurize:"]
-    lines += [f"  - {f.describe()}" for f in outcome.failures]
+    lines += [f"  - {f.describe()}" for f in outcome.failures_to_report()]
     lines.append(f"  The last validated data in {OUT_DIR}/ was left as it was. Data Docs: {REPORT_DIR}/index.html")
     return "\n".join(lines)
 

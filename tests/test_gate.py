@@ -160,6 +160,24 @@ def test_deploy_refuses_a_blessing_measured_against_a_replaced_champion() -> Non
     assert "version None" in blessing_problems(first_deploy, {"version": 1}, {})[0]
 
 
+def test_deploy_rerun_after_promoting_the_candidate_is_not_a_stale_blessing(tmp_path: Path, export_dir: Path) -> None:
+    store = ModelStore(tmp_path / "store", "m")
+    first = tmp_path / "first"
+    (first / "variables").mkdir(parents=True)
+    (first / "variables/variables.data").write_bytes(b"champion weights")
+    store.promote(store.add_version(first, {})[0], "first")
+    (export_dir / "savedmodel/variables").mkdir()
+    (export_dir / "savedmodel/variables/variables.data").write_bytes(b"candidate weights")
+    blessing = decide_blessing(CANDIDATE, BASELINES, {**champion(), "version": 1}, POLICY)
+
+    promoted = deploy(store, export_dir, blessing)
+    again = deploy(store, export_dir, blessing)  # production (2) is no longer the champion (1) it was compared with
+
+    assert promoted["deployed"] and promoted["production_version"] == 2
+    assert again["deployed"] and again["production_version"] == 2 and not again["new_version"]
+    assert "already in production" in again["reasons"][0]
+
+
 def test_deploy_refuses_a_blessing_of_another_model() -> None:
     blessing = {**decide_blessing(CANDIDATE, BASELINES, None, POLICY), "candidate": {"keras_model_sha256": "aaa"}}
     card = {"lineage": {"keras_model_sha256": "bbb"}}

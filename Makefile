@@ -1,0 +1,53 @@
+# Two commands do all the set-up on a fresh Linux machine with Python 3.11:
+#   make run    install what is missing, then `dvc repro` the whole pipeline on the bundled data
+#   make test   install what is missing, then lint and run the test suite
+# `EXTRA=gpu make run` installs the CUDA build of TensorFlow instead of the CPU one.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.8
+EXTRA ?= cpu
+UV := .tools/uv/bin/uv
+PYTEST_ARGS ?=
+
+# Never let uv fetch a Python build from the internet; use the machine's Python 3.11.
+export UV_PYTHON_DOWNLOADS := never
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+export GX_ANALYTICS_ENABLED := False
+export DO_NOT_TRACK := 1
+
+.PHONY: setup run test test-all lint flow prefect-server clean
+
+$(UV):
+	$(PYTHON) -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.synced-$(EXTRA): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --extra $(EXTRA) --compile-bytecode --python "$(PYTHON)"
+	rm -f .venv/.synced-* && touch $@
+
+setup: .venv/.synced-$(EXTRA)
+
+run: setup
+	dvc repro
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+test: lint
+	pytest $(PYTEST_ARGS)
+
+# Everything, slow suites and benchmarks included.
+test-all: lint
+	pytest -m "" $(PYTEST_ARGS)
+
+prefect-server: setup
+	PREFECT_HOME=$(CURDIR)/.prefect PREFECT_SERVER_ANALYTICS_ENABLED=false \
+		prefect server start --host 127.0.0.1 --port 4200
+
+flow: setup
+	PREFECT_API_URL=http://127.0.0.1:4200/api python -m flows.training
+
+clean:
+	rm -rf .venv .tools

@@ -1,0 +1,1 @@
+"""Prefect flows. They orchestrate the DVC stages; no ML logic lives here."""

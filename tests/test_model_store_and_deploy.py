@@ -1,0 +1,74 @@
+import json
+from pathlib import Path
+
+import pytest
+
+import tasks.deploy as deploy_stage
+from tasks.deploy import deploy
+from tasks.model_store import ModelStore
+
+
+def fake_export(root: Path, weights: bytes) -> Path:
+    """A directory shaped like an export: savedmodel/ (with variables/) and model_card.json."""
+    (root / "savedmodel/variables").mkdir(parents=True)
+    (root / "savedmodel/variables/variables.data-00000-of-00001").write_bytes(weights)
+    (root / "savedmodel/saved_model.pb").write_bytes(b"graph" + weights)
+    (root / "model_card.json").write_text("{}")
+    return root
+
+
+@pytest.fixture
+def blessing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "blessing.json"
+    path.write_text(json.dumps({"blessed": True, "reasons": ["beats baselines"]}))
+    monkeypatch.setattr(deploy_stage, "BLESSING", path)
+    return path
+
+
+def test_blessed_model_becomes_version_one_in_production(tmp_path: Path, blessing_file: Path) -> None:
+    store = ModelStore(tmp_path / "store", "bikes")
+    receipt = deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True, "reasons": ["ok"]})
+    assert receipt["deployed"] and receipt["production_version"] == 1
+    assert store.production()["version"] == 1
+    assert (tmp_path / "store/bikes/1/saved_model.pb").is_file()
+    assert (tmp_path / "store/bikes/1/assets.extra/blessing.json").is_file()
+
+
+def test_unblessed_model_is_refused_and_production_stays(tmp_path: Path, blessing_file: Path) -> None:
+    store = ModelStore(tmp_path / "store", "bikes")
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True, "reasons": ["ok"]})
+    pointer_before = (tmp_path / "store/bikes/production.json").read_bytes()
+
+    receipt = deploy(store, fake_export(tmp_path / "e2", b"w2"), {"blessed": False, "reasons": ["worse than linear"]})
+
+    assert receipt["deployed"] is False
+    assert "worse than linear" in receipt["reasons"]
+    assert receipt["production_version"] == 1
+    assert store.versions() == [1]
+    assert (tmp_path / "store/bikes/production.json").read_bytes() == pointer_before
+
+
+def test_same_weights_reuse_their_version(tmp_path: Path, blessing_file: Path) -> None:
+    store = ModelStore(tmp_path / "store", "bikes")
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True})
+    again = fake_export(tmp_path / "e1b", b"w1")
+    (again / "savedmodel/saved_model.pb").write_bytes(b"re-exported graph, new function names")
+    receipt = deploy(store, again, {"blessed": True})
+    assert store.versions() == [1]
+    assert receipt["production_version"] == 1 and receipt["new_version"] is False
+
+
+def test_new_model_gets_the_next_version_and_remembers_the_previous(tmp_path: Path, blessing_file: Path) -> None:
+    store = ModelStore(tmp_path / "store", "bikes")
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True})
+    deploy(store, fake_export(tmp_path / "e2", b"w2"), {"blessed": True})
+    assert store.versions() == [1, 2]
+    assert store.production()["version"] == 2
+    assert store.production()["previous_version"] == 1
+    store.promote(1, "rollback")
+    assert store.production()["version"] == 1
+
+
+def test_promoting_a_missing_version_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no version 3"):
+        ModelStore(tmp_path, "bikes").promote(3, "typo")

@@ -1,0 +1,137 @@
+"""The whole DAG, run by `dvc repro` in a temporary copy of the repository, from nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import run
+
+pytestmark = pytest.mark.e2e
+
+STAGES = ["collect", "validate", "featurize", "train", "evaluate", "export", "deploy", "monitor", "report"]
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_dvc_repro_runs_every_stage_in_order(pipeline_workspace: Path) -> None:
+    log = (pipeline_workspace / "first_repro.log").read_text()
+    ran = re.findall(r"Running stage '(\w+)'", log)
+    assert ran == STAGES
+
+
+def test_model_beats_the_common_sense_baseline_on_held_out_data(pipeline_workspace: Path) -> None:
+    metrics = read_json(pipeline_workspace / "reports/evaluation/metrics.json")
+    assert metrics["model"]["rmse"] < metrics["common_sense"]["rmse"]
+    assert metrics["model"]["r2"] > metrics["common_sense"]["r2"]
+    assert set(metrics) >= {"model", "common_sense", "linear", "beats_baselines"}
+
+
+def test_test_split_is_later_than_training_data(pipeline_workspace: Path) -> None:
+    splits = {s: pd.read_parquet(pipeline_workspace / f"data/features/{s}.parquet") for s in ("train", "val", "test")}
+    assert splits["train"].timestamp.max() < splits["val"].timestamp.min()
+    assert splits["val"].timestamp.max() < splits["test"].timestamp.min()
+    assert splits["test"].timestamp.max() < pd.Timestamp("2011-05-01")
+    for frame in splits.values():
+        assert not {"casual", "registered"} & set(frame.columns)
+
+
+def test_savedmodel_reloads_with_the_keras_models_predictions(pipeline_workspace: Path) -> None:
+    import keras
+    import tensorflow as tf
+
+    from tasks.train import model_inputs
+
+    spec = read_json(pipeline_workspace / "data/features/spec.json")
+    test = pd.read_parquet(pipeline_workspace / "data/features/test.parquet")
+    inputs = model_inputs(test, spec)
+    expected = keras.models.load_model(pipeline_workspace / "data/model/model.keras").predict(inputs, verbose=0)
+    served = tf.saved_model.load(str(pipeline_workspace / "data/export/savedmodel"))
+    got = served.signatures["serving_default"](**inputs)["output_0"].numpy()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+    card = read_json(pipeline_workspace / "data/export/model_card.json")
+    assert card["lineage"]["git"]["commit"]
+    assert set(card["lineage"]["data"]) == {"train.parquet", "val.parquet", "test.parquet", "spec.json"}
+
+
+def test_reports_land_under_reports(pipeline_workspace: Path) -> None:
+    reports = pipeline_workspace / "reports"
+    summary = read_json(reports / "validation/summary.json")
+    assert summary["success"] and summary["failed"] == 0 and summary["evaluated"] > 40
+    assert "bike_demand.raw" in (reports / "validation/index.html").read_text()
+    evaluation = (reports / "evaluation/index.html").read_text()
+    rmse = read_json(reports / "evaluation/metrics.json")["model"]["rmse"]
+    assert f"{rmse:,.3f}" in evaluation
+    assert evaluation.count("data:image/png;base64,") >= 2
+    drift = read_json(reports / "monitoring/drift.json")
+    assert drift["status"] == "measured" and drift["current_rows"] > 0
+    assert 0.0 <= drift["drift_share"] <= 1.0
+    assert (reports / "monitoring/drift.html").stat().st_size > 10_000
+
+
+def test_blessed_model_is_version_one_in_production(pipeline_workspace: Path) -> None:
+    store = pipeline_workspace / "data/model_store/bike_demand"
+    pointer = read_json(store / "production.json")
+    assert pointer["version"] == 1
+    assert (store / "1/saved_model.pb").is_file()
+    assert (store / "1/assets.extra/model_card.json").is_file()
+    assert read_json(pipeline_workspace / "data/deploy/receipt.json")["deployed"] is True
+
+
+def test_second_repro_runs_no_stage(pipeline_workspace: Path) -> None:
+    done = run(["dvc", "repro"], pipeline_workspace)
+    assert "Running stage" not in done.stdout + done.stderr
+    assert "Data and pipelines are up to date" in run(["dvc", "status"], pipeline_workspace).stdout
+
+
+@pytest.fixture
+def corrupt_source(pipeline_workspace: Path) -> Iterator[Path]:
+    """Lets a test overwrite the workspace's source; restores the original afterwards."""
+    source = pipeline_workspace / "data/sources/bikeshare-2011.csv.gz"
+    backup = source.with_suffix(".orig")
+    shutil.copy2(source, backup)
+    yield source
+    shutil.move(backup, source)
+    run(["dvc", "repro"], pipeline_workspace)  # back to the good state for the other tests
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("damage", "column", "bad_value"),
+    [
+        (lambda f: f.drop(columns=["windspeed"]), "windspeed", None),
+        (lambda f: f.assign(temp=f.temp.astype(object).where(f.index != 7, "warm")), "temp", "warm"),
+    ],
+    ids=["dropped-column", "string-in-numeric-column"],
+)
+def test_corrupted_source_is_stopped_at_validation_naming_the_column(
+    pipeline_workspace: Path, corrupt_source: Path, bike_source: pd.DataFrame, damage, column: str, bad_value
+) -> None:
+    validated = pipeline_workspace / "data/validated/data.parquet"
+    before = digest(validated)
+    damage(bike_source).to_csv(corrupt_source, index=False, compression="gzip")
+
+    done = run(["dvc", "repro"], pipeline_workspace, check=False)
+
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "[validate] FAILED" in output
+    assert f"column '{column}'" in output
+    if bad_value:
+        assert bad_value in output
+    assert "Running stage 'featurize'" not in output
+    assert "Traceback" not in output
+    assert digest(validated) == before
