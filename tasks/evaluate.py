@@ -147,10 +147,8 @@ def evaluate(
     primary = policy.primary_metric
 
     def slice_score(a: np.ndarray, p: np.ndarray) -> dict[str, Any]:
-        scored = score(a, p)
-        if task == "regression":
-            return {**headline(task, scored), "mean_actual": float(np.mean(a))}
-        return {"accuracy": scored["accuracy"], "macro_f1": scored["macro_f1"]}
+        scored = headline(task, score(a, p))  # a one-class slice has no AUC: NaN
+        return {**scored, "mean_actual": float(np.mean(a))} if task == "regression" else scored
 
     record = {
         "problem": problem.name,
@@ -198,6 +196,17 @@ def render_figures(record: dict[str, Any], predictions: pd.DataFrame, history: p
     if history is not None and not history.empty:
         figures["learning_curves"] = plots.learning_curves(history, (record.get("training") or {}).get("best_epoch"))
     return figures
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities as None (strict JSON has no NaN; an undefined score is null)."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def metrics_file(record: dict[str, Any]) -> dict[str, Any]:
@@ -250,9 +259,9 @@ def main() -> None:
         frame.to_csv(tmp, index=False, float_format="%.4f")
     with atomic_file(REPORT_DIR / "importance.csv") as tmp:
         pd.DataFrame(record["importance"]).to_csv(tmp, index=False, float_format="%.4f")
-    write_text(REPORT_DIR / "evaluation.json", json.dumps(record, indent=2, default=str) + "\n")
-    write_text(REPORT_DIR / "metrics.json", json.dumps(metrics_file(record), indent=2) + "\n")
-    write_text(BLESSING, json.dumps(record["blessing"], indent=2) + "\n")
+    write_text(REPORT_DIR / "evaluation.json", json.dumps(json_safe(record), indent=2, default=str) + "\n")
+    write_text(REPORT_DIR / "metrics.json", json.dumps(json_safe(metrics_file(record)), indent=2) + "\n")
+    write_text(BLESSING, json.dumps(json_safe(record["blessing"]), indent=2) + "\n")
     primary = record["primary_metric"]
     log.info(
         "test %s model %.3f; %s",

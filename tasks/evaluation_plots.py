@@ -68,7 +68,7 @@ def slice_errors(rows: Sequence[dict[str, Any]], metric: str, overall: float) ->
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
         part = frame[frame["slice"] == name]
         labels = [f"{v} (n={n})" for v, n in zip(part["value"], part["rows"], strict=True)]
-        ax.barh(labels, part[metric], color="#4c78a8")
+        ax.barh(labels, part[metric].fillna(0.0), color="#4c78a8")  # NaN (undefined in the slice) drawn as none
         ax.axvline(overall, color="#b00020", lw=1, ls="--", label=f"overall {overall:.3g}")
         ax.invert_yaxis()
         ax.set_title(f"{metric.upper()} by {name}", fontsize=10, loc="left")

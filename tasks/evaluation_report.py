@@ -8,6 +8,7 @@ metrics.json carries `data-key="<name>.<metric>"`, so tests (and anyone) can che
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
 from tasks.metrics import headline_metrics, lower_is_better, relative_worsening
@@ -94,7 +95,10 @@ def weak_spots(evaluation: dict[str, Any]) -> str:
     pick = max if lower_is_better(primary) else min
     items = []
     for name in dict.fromkeys(r["slice"] for r in rows):
-        worst = pick((r for r in rows if r["slice"] == name), key=lambda r: r[primary])
+        scored = [r for r in rows if r["slice"] == name and math.isfinite(r[primary])]
+        if not scored:
+            continue
+        worst = pick(scored, key=lambda r: r[primary])
         text = f"{name} = {worst['value']} ({worst['rows']} rows): {label(primary)} {worst[primary]:.1f}"
         if "bias" in worst:
             way = "under-predicts" if worst["bias"] < 0 else "over-predicts"
@@ -141,7 +145,7 @@ def slices_section(evaluation: dict[str, Any], figure: str | None) -> str:
     if not rows:
         return '<p class="muted">No slices configured (evaluate.slices in params.yaml).</p>'
     primary, task = evaluation["primary_metric"], evaluation["task"]
-    metrics = ["rmse", "mae", "bias", "mean_actual"] if task == "regression" else ["accuracy", "macro_f1"]
+    metrics = ["rmse", "mae", "bias", "mean_actual"] if task == "regression" else list(headline_metrics(task))
     overall = evaluation["scores"]["model"][primary]
     parts = [
         f'<p class="muted">{label(primary)} of the candidate per slice of the test split; the worst value of each '
@@ -151,7 +155,7 @@ def slices_section(evaluation: dict[str, Any], figure: str | None) -> str:
         parts.append(f'<img alt="{label(primary)} by slice" src="{figure}">')
     for name in dict.fromkeys(r["slice"] for r in rows):
         part = [r for r in rows if r["slice"] == name]
-        values = [r[primary] for r in part if r["rows"] > 0]
+        values = [r[primary] for r in part if r["rows"] > 0 and math.isfinite(r[primary])]
         worst = (max if lower_is_better(primary) else min)(values) if values else None
         body = [[r["value"], r["rows"], *(Num(r.get(m)) for m in metrics)] for r in part]
         marks = ["worst" if r[primary] == worst else "" for r in part]

@@ -71,10 +71,11 @@ def evaluation_entry(reports: Path) -> Entry | None:
         "blessed by override" if blessing.get("overridden") else ("blessed" if blessing["blessed"] else "NOT blessed")
     )
     champion = record["scores"].get("champion", {}).get(primary)
-    versus = f" vs production {champion:.3f}" if champion is not None else " (no model in production yet)"
+    versus = f" vs production {champion:.3f}" if isinstance(champion, int | float) else " (no model in production yet)"
     status = "warn" if blessing.get("overridden") else ("pass" if blessing["blessed"] else "fail")
     created = record.get("created_at") or _mtime(report)
-    summary = f"{verdict}; test {primary.upper()} {model:.3f}{versus}"
+    score = f"{model:.3f}" if isinstance(model, int | float) else "n/a"
+    summary = f"{verdict}; test {primary.upper()} {score}{versus}"
     return Entry(
         "evaluation", f"Model evaluation: {record['problem']}", "evaluation/index.html", created, status, summary
     )
