@@ -36,7 +36,13 @@ from tasks.evaluation_report import render_report
 from tasks.gate import decide_blessing, read_gate_policy
 from tasks.importance import permutation_importance
 from tasks.lineage import sha256_path
-from tasks.metrics import classification_metrics, headline_metrics, lower_is_better, regression_metrics
+from tasks.metrics import (
+    classification_metrics,
+    headline_metrics,
+    lower_is_better,
+    metric_label,
+    regression_metrics,
+)
 from tasks.model_store import ModelStore
 from tasks.params import Params
 from tasks.slices import metrics_by_slice, parse_slices
@@ -189,6 +195,8 @@ def render_figures(record: dict[str, Any], predictions: pd.DataFrame, history: p
         details = record["classification"]
         figures["confusion"] = plots.confusion_matrix(**details["confusion_matrix"])
         figures["calibration"] = plots.calibration(details["calibration"], "probability")
+        if details["curves"]:
+            figures["curves"] = plots.roc_pr_curves(details["curves"])
     if record["slices"]:
         figures["slices"] = plots.slice_errors(record["slices"], primary, record["scores"]["model"][primary])
     if record["importance"]:
@@ -265,7 +273,7 @@ def main() -> None:
     primary = record["primary_metric"]
     log.info(
         "test %s model %.3f; %s",
-        primary.upper(),
+        metric_label(primary),
         record["scores"]["model"][primary],
         "; ".join(record["blessing"]["reasons"]),
     )

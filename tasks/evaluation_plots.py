@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.metrics import metric_label
 from tasks.report_html import figure_to_data_uri
 
 
@@ -71,7 +72,7 @@ def slice_errors(rows: Sequence[dict[str, Any]], metric: str, overall: float) ->
         ax.barh(labels, part[metric].fillna(0.0), color="#4c78a8")  # NaN (undefined in the slice) drawn as none
         ax.axvline(overall, color="#b00020", lw=1, ls="--", label=f"overall {overall:.3g}")
         ax.invert_yaxis()
-        ax.set_title(f"{metric.upper()} by {name}", fontsize=10, loc="left")
+        ax.set_title(f"{metric_label(metric)} by {name}", fontsize=10, loc="left")
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return figure_to_data_uri(fig)
@@ -84,7 +85,7 @@ def permutation_importance(rows: Sequence[dict[str, Any]], metric: str) -> str:
     ax.barh(frame["feature"], frame["score_loss_mean"], xerr=frame["score_loss_std"], color="#4c78a8")
     ax.invert_yaxis()
     ax.axvline(0, color="k", lw=0.8)
-    ax.set_xlabel(f"{metric.upper()} lost when the feature is shuffled")
+    ax.set_xlabel(f"{metric_label(metric)} lost when the feature is shuffled")
     ax.set_title("Permutation importance (test split)")
     fig.tight_layout()
     return figure_to_data_uri(fig)
@@ -142,5 +143,27 @@ def calibration(points: Sequence[dict[str, Any]], label: str) -> str:
     ax.set_ylim(0, 1)
     ax.set_title("Calibration (reliability diagram)")
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return figure_to_data_uri(fig)
+
+
+def roc_pr_curves(curves: dict[str, dict[str, list[float]]]) -> str:
+    """ROC and precision-recall curves, one line per class (one-vs-rest; binary: the positive class)."""
+    plt = _pyplot()
+    fig, (roc, pr) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for name, curve in curves.items():
+        roc.plot(curve["fpr"], curve["tpr"], lw=1.2, label=name)
+        pr.plot(curve["recall"], curve["precision"], lw=1.2, label=name)
+    roc.plot([0, 1], [0, 1], color="k", lw=0.8, ls="--")
+    roc.set_xlabel("false positive rate")
+    roc.set_ylabel("true positive rate")
+    roc.set_title("ROC curve")
+    pr.set_xlabel("recall")
+    pr.set_ylabel("precision")
+    pr.set_title("Precision-recall curve")
+    for ax in (roc, pr):
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=8, title="class")
     fig.tight_layout()
     return figure_to_data_uri(fig)

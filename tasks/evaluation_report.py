@@ -11,20 +11,9 @@ import html
 import math
 from typing import Any
 
-from tasks.metrics import headline_metrics, lower_is_better, relative_worsening
+from tasks.metrics import headline_metrics, lower_is_better, metric_label, relative_worsening
 from tasks.report_html import page, table
 
-LABELS = {
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "r2": "R²",
-    "bias": "bias",
-    "accuracy": "accuracy",
-    "macro_f1": "macro F1",
-    "log_loss": "log loss",
-    "roc_auc": "ROC AUC",
-    "pr_auc": "PR AUC",
-}
 EXTRA_STYLE = """
 .verdict{padding:.6rem 1rem;border-radius:4px;font-size:1.1rem;margin:.5rem 0}
 .verdict.pass{background:#e6f4ea}.verdict.fail{background:#fde7ea}.verdict.override{background:#fff3cd;color:#7a4b00}
@@ -43,10 +32,6 @@ class Num:
         text = "n/a" if self.value is None else f"{self.value:.{self.digits}f}"
         key = f' data-key="{html.escape(self.key)}"' if self.key else ""
         return f"<td{key}>{text}</td>"
-
-
-def label(metric: str) -> str:
-    return LABELS.get(metric, metric)
 
 
 def model_rows(evaluation: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -78,12 +63,12 @@ def headline_section(evaluation: dict[str, Any]) -> str:
         cells += [Num(scores[name].get(m), f"{name}.{m}") for m in metrics]
         versus = "" if name == "model" else comparison_text(primary, scores["model"][primary], scores[name][primary])
         rows.append([*cells, versus, description])
-    headers = ["model", *(label(m) for m in metrics), f"candidate vs it ({label(primary)})", "what it is"]
+    headers = ["model", *(metric_label(m) for m in metrics), f"candidate vs it ({metric_label(primary)})", "what it is"]
     unit = evaluation.get("unit", "")
     direction = "lower" if lower_is_better(primary) else "higher"
     note = (
-        f'<p class="muted">Test split, {evaluation["test_rows"]} rows. {label(primary)} is the primary metric '
-        f"({direction} is better){'; errors are in ' + html.escape(unit) if unit else ''}. "
+        f'<p class="muted">Test split, {evaluation["test_rows"]} rows. {metric_label(primary)} is the primary metric '
+        f"({direction} is better){'; errors are in ' + html.escape(unit) if unit and task == 'regression' else ''}. "
         "Every model is scored on the same rows; baselines are fitted on the training split only.</p>"
     )
     return table(headers, rows, cls="headline") + note + weak_spots(evaluation)
@@ -99,7 +84,7 @@ def weak_spots(evaluation: dict[str, Any]) -> str:
         if not scored:
             continue
         worst = pick(scored, key=lambda r: r[primary])
-        text = f"{name} = {worst['value']} ({worst['rows']} rows): {label(primary)} {worst[primary]:.1f}"
+        text = f"{name} = {worst['value']} ({worst['rows']} rows): {metric_label(primary)} {worst[primary]:.1f}"
         if "bias" in worst:
             way = "under-predicts" if worst["bias"] < 0 else "over-predicts"
             text += f", {way} by {abs(worst['bias']):.1f} {evaluation.get('unit', '')} on average"
@@ -148,18 +133,18 @@ def slices_section(evaluation: dict[str, Any], figure: str | None) -> str:
     metrics = ["rmse", "mae", "bias", "mean_actual"] if task == "regression" else list(headline_metrics(task))
     overall = evaluation["scores"]["model"][primary]
     parts = [
-        f'<p class="muted">{label(primary)} of the candidate per slice of the test split; the worst value of each '
-        f"slice is highlighted. Overall {label(primary)}: {overall:.3f}.</p>"
+        f'<p class="muted">{metric_label(primary)} of the candidate per slice of the test split; the worst value of '
+        f"each slice is highlighted. Overall {metric_label(primary)}: {overall:.3f}.</p>"
     ]
     if figure:
-        parts.append(f'<img alt="{label(primary)} by slice" src="{figure}">')
+        parts.append(f'<img alt="{metric_label(primary)} by slice" src="{figure}">')
     for name in dict.fromkeys(r["slice"] for r in rows):
         part = [r for r in rows if r["slice"] == name]
         values = [r[primary] for r in part if r["rows"] > 0 and math.isfinite(r[primary])]
         worst = (max if lower_is_better(primary) else min)(values) if values else None
         body = [[r["value"], r["rows"], *(Num(r.get(m)) for m in metrics)] for r in part]
         marks = ["worst" if r[primary] == worst else "" for r in part]
-        headers = ["value", "rows", *map(label, metrics)]
+        headers = ["value", "rows", *map(metric_label, metrics)]
         parts.append(f"<h3>{html.escape(name)}</h3>" + table(headers, body, row_classes=marks))
     return "".join(parts)
 
@@ -172,11 +157,11 @@ def importance_section(evaluation: dict[str, Any], figure: str | None) -> str:
     body = [[r["feature"], Num(r["score_loss_mean"]), Num(r["score_loss_std"])] for r in rows]
     text = (
         f'<p class="muted">Each feature shuffled {evaluation.get("importance_repeats", "")} times on the test split; '
-        f"the loss of {label(primary)} is what the model owes to that feature. Near zero: the model does not use it "
-        "(or a correlated feature carries the same information).</p>"
+        f"the loss of {metric_label(primary)} is what the model owes to that feature. Near zero: the model does not "
+        "use it (or a correlated feature carries the same information).</p>"
     )
     img = f'<img alt="permutation importance" src="{figure}">' if figure else ""
-    headers = ["feature", f"{label(primary)} lost (mean)", "std"]
+    headers = ["feature", f"{metric_label(primary)} lost (mean)", "std"]
     return text + f'<div class="grid"><div>{img}</div><div>{table(headers, body)}</div></div>'
 
 
@@ -206,6 +191,8 @@ def classification_sections(details: dict[str, Any], figures: dict[str, str]) ->
         )
         counts = [[k.replace("_", " "), Num(float(v)) if isinstance(v, float) else v] for k, v in t.items()]
         sections.append(("Decision threshold", words + table(["", "value"], counts)))
+    if "curves" in figures:
+        sections.append(("ROC and precision-recall", f'<img alt="ROC and PR curves" src="{figures["curves"]}">'))
     if "calibration" in figures:
         sections.append(("Calibration", f'<img alt="calibration" src="{figures["calibration"]}">'))
     return sections

@@ -8,16 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tasks.metrics import HEADLINE
-
-LABELS = {
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "r2": "R²",
-    "macro_f1": "macro F1",
-    "log_loss": "log loss",
-    "roc_auc": "ROC AUC",
-}
+from tasks.metrics import HEADLINE, metric_label
 
 
 def _task_of(model_scores: Mapping[str, Any]) -> str:
@@ -40,7 +31,7 @@ def headline_markdown(metrics: Mapping[str, Any], blessing: Mapping[str, Any], l
     lines = [
         f"## Evaluation: {verdict(blessing)}",
         "",
-        "| model | " + " | ".join(LABELS.get(n, n) for n in names) + " |",
+        "| model | " + " | ".join(metric_label(n) for n in names) + " |",
         "|---|" + "---:|" * len(names),
     ]
     for name, scores in models.items():

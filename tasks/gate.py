@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tasks.errors import PipelineError
-from tasks.metrics import headline_metrics, lower_is_better, relative_worsening
+from tasks.metrics import headline_metrics, lower_is_better, metric_label, relative_worsening
 from tasks.params import Params
 
 
@@ -86,7 +86,7 @@ def floor_checks(candidate: dict[str, float], floors: dict[str, dict[str, float]
             passed = value <= limit if bound == "max" else value >= limit
             relation = ("<=" if bound == "max" else ">=") if passed else ("above" if bound == "max" else "below")
             verb = "meets" if passed else "fails"
-            reason = f"{verb} floor: {metric.upper()} {value:.4g} {relation} the {bound} {limit:.4g}"
+            reason = f"{verb} floor: {metric_label(metric)} {value:.4g} {relation} the {bound} {limit:.4g}"
             checks.append(_check("floor", metric, passed, reason, value=value, limit=limit, bound=bound))
     return checks
 
@@ -100,7 +100,7 @@ def baseline_checks(
         improvement = -relative_worsening(metric, candidate[metric], scores[metric]) * 100
         passed = improvement > 0
         how = f"beats it by {improvement:.1f}%" if passed else f"does not beat it ({-improvement:.1f}% worse)"
-        reason = f"{name} baseline: {metric.upper()} {candidate[metric]:.4g} vs {scores[metric]:.4g}, {how}"
+        reason = f"{name} baseline: {metric_label(metric)} {candidate[metric]:.4g} vs {scores[metric]:.4g}, {how}"
         checks.append(_check("baseline", metric, passed, reason, baseline=name, improvement_pct=improvement))
     return checks
 
@@ -128,7 +128,7 @@ def champion_checks(
         )
         verb = "within" if passed else "exceeds"
         reason = (
-            f"vs production version {version}: {metric.upper()} {ours:.4g} vs {theirs:.4g}, {change} "
+            f"vs production version {version}: {metric_label(metric)} {ours:.4g} vs {theirs:.4g}, {change} "
             f"({verb} the {pct:g}% allowed)"
         )
         checks.append(_check("champion", metric, passed, reason, worse_pct=worse_pct, allowed_pct=pct))

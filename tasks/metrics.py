@@ -2,9 +2,9 @@
 
 Regression: `regression_metrics` (RMSE, MAE, R², mean bias). Classification: `classification_metrics` gathers
 accuracy, per-class precision/recall/F1, ROC AUC and PR AUC (binary, or one-vs-rest per class and macro), log loss,
-the confusion matrix and a calibration curve; for a binary task also the decision threshold's confusion counts and
-false-positive / false-negative rates, as a stakeholder reads them. `headline_metrics(task)` names the scores a
-report and the gate lead with.
+the confusion matrix, ROC and PR curves and a calibration curve; for a binary task also the decision threshold's
+confusion counts and false-positive / false-negative rates, as a stakeholder reads them. `headline_metrics(task)`
+names the scores a report and the gate lead with.
 """
 
 from __future__ import annotations
@@ -21,6 +21,24 @@ HEADLINE = {
     "regression": ("rmse", "mae", "r2"),
     "classification": ("accuracy", "macro_f1", "log_loss", "roc_auc"),
 }
+
+
+METRIC_LABELS = {
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R²",
+    "bias": "bias",
+    "accuracy": "accuracy",
+    "macro_f1": "macro F1",
+    "log_loss": "log loss",
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+}
+
+
+def metric_label(metric: str) -> str:
+    """How reports write a score's name (RMSE, R², ROC AUC)."""
+    return METRIC_LABELS.get(metric, metric)
 
 
 def headline_metrics(task: str) -> tuple[str, ...]:
@@ -159,6 +177,39 @@ def one_vs_rest_auc(actual_idx: np.ndarray, probabilities: np.ndarray, classes: 
     }
 
 
+def _thin(points: np.ndarray, max_points: int) -> np.ndarray:
+    """At most `max_points` evenly spaced indices of `points`, the first and last always kept."""
+    if len(points) <= max_points:
+        return np.arange(len(points))
+    return np.unique(np.linspace(0, len(points) - 1, max_points).round().astype(int))
+
+
+def roc_pr_curves(
+    actual_idx: np.ndarray, probabilities: np.ndarray, classes: Sequence[Any], max_points: int = 200
+) -> dict[str, dict[str, list[float]]]:
+    """ROC (fpr, tpr) and precision-recall (recall, precision) curves per class, one against the rest; for two
+    classes only the positive (second) one. Curves are thinned to `max_points`; classes absent from (or filling)
+    `actual_idx` have none."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    curves: dict[str, dict[str, list[float]]] = {}
+    wanted = [1] if len(classes) == 2 else range(len(classes))
+    for i in wanted:
+        is_class = actual_idx == i
+        if is_class.all() or not is_class.any():
+            continue
+        fpr, tpr, _ = roc_curve(is_class, probabilities[:, i])
+        precision, recall, _ = precision_recall_curve(is_class, probabilities[:, i])
+        r, p = _thin(fpr, max_points), _thin(recall, max_points)
+        curves[str(classes[i])] = {
+            "fpr": fpr[r].tolist(),
+            "tpr": tpr[r].tolist(),
+            "recall": recall[p].tolist(),
+            "precision": precision[p].tolist(),
+        }
+    return curves
+
+
 def log_loss(actual_idx: np.ndarray, probabilities: np.ndarray, eps: float = 1e-15) -> float:
     """Mean negative log-likelihood of the actual class; probabilities are clipped to [eps, 1 - eps]."""
     chosen = probabilities[np.arange(len(actual_idx)), actual_idx]
@@ -250,6 +301,7 @@ def classification_metrics(
         "per_class": per_class,
         "confusion_matrix": {"classes": [str(c) for c in classes], "counts": matrix.tolist()},
         "calibration": calibration,
+        "curves": roc_pr_curves(actual_idx, proba, classes),
     }
     if binary:
         result["threshold"] = threshold_report(actual_idx == 1, proba[:, 1], threshold)

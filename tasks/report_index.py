@@ -20,6 +20,7 @@ from typing import Any
 from tasks.atomic import write_text
 from tasks.errors import run_stage
 from tasks.lineage import sha256_path
+from tasks.metrics import metric_label
 from tasks.params import Params
 from tasks.report_html import page
 
@@ -75,7 +76,7 @@ def evaluation_entry(reports: Path) -> Entry | None:
     status = "warn" if blessing.get("overridden") else ("pass" if blessing["blessed"] else "fail")
     created = record.get("created_at") or _mtime(report)
     score = f"{model:.3f}" if isinstance(model, int | float) else "n/a"
-    summary = f"{verdict}; test {primary.upper()} {score}{versus}"
+    summary = f"{verdict}; test {metric_label(primary)} {score}{versus}"
     return Entry(
         "evaluation", f"Model evaluation: {record['problem']}", "evaluation/index.html", created, status, summary
     )

@@ -95,3 +95,13 @@ def test_rejects_labels_outside_the_classes_and_bad_shapes() -> None:
         classification_metrics(["no", "maybe"], [0.2, 0.7], ["no", "yes"])
     with pytest.raises(ValueError, match="shape"):
         classification_metrics(["a", "b"], np.ones((2, 2)) / 2, ["a", "b", "c"])
+
+
+def test_roc_and_pr_curves_end_where_they_must() -> None:
+    curves = classification_metrics(ACTUAL, P_YES, ["no", "yes"])["curves"]
+    assert list(curves) == ["yes"]  # binary: the positive class only
+    roc = curves["yes"]
+    assert (roc["fpr"][0], roc["tpr"][0]) == (0.0, 0.0)
+    assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
+    assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(8 / 9)  # area = the ROC AUC
+    assert roc["recall"][0] == 1.0 and roc["recall"][-1] == 0.0

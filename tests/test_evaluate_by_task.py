@@ -85,7 +85,7 @@ def test_binary_classification_is_scored_gated_and_reported() -> None:
     assert {"false_positive_rate", "false_negative_rate"} <= set(model)
     assert record["classification"]["threshold"]["threshold"] == 0.4
     assert record["blessing"]["primary_metric"] == "roc_auc"
-    assert any("majority_class baseline: ROC_AUC" in r for r in record["blessing"]["reasons"])
+    assert any("majority_class baseline: ROC AUC" in r for r in record["blessing"]["reasons"])
     assert [r["value"] for r in record["slices"]] == ["a", "b"]
     assert record["importance"][0]["feature"] == "x"
     assert set(predictions.columns) == {"timestamp", "actual", "predicted", "confidence"}
@@ -94,6 +94,7 @@ def test_binary_classification_is_scored_gated_and_reported() -> None:
     assert "Decision threshold" in page and "false positives" in page
     assert '<img alt="confusion matrix" src="data:image/png;base64,' in page
     assert '<img alt="calibration" src="data:image/png;base64,' in page
+    assert '<img alt="ROC and PR curves" src="data:image/png;base64,' in page
     shown = numbers_by_key(page)
     for name, scores in metrics_file(record).items():
         if isinstance(scores, dict):

@@ -55,7 +55,7 @@ def test_floors_and_baselines_fail_with_their_reasons() -> None:
     assert not blessing["blessed"]
     failed = " | ".join(blessing["failed"])
     assert "RMSE 110 above the max 90" in failed
-    assert "R2 0.5 below the min 0.6" in failed
+    assert "R² 0.5 below the min 0.6" in failed
     assert "linear baseline: RMSE 110 vs 100, does not beat it (10.0% worse)" in failed
     assert not blessing["beats_baselines"]
 
