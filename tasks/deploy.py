@@ -55,15 +55,30 @@ def blessing_problems(
     return problems
 
 
+def holds_this_model(
+    store: ModelStore, current: dict[str, Any] | None, export_dir: Path, card: dict[str, Any] | None
+) -> bool:
+    """Whether production already holds the exported model: same SavedModel weights, or the same trained Keras model
+    according to the model cards (two exports of one model can differ in their checkpoint bytes)."""
+    if current is None:
+        return False
+    version = int(current["version"])
+    if store.fingerprint(version) == content_fingerprint(export_dir / "savedmodel"):
+        return True
+    ours = ((card or {}).get("lineage") or {}).get("keras_model_sha256")
+    stored = store.version_dir(version) / "assets.extra/model_card.json"
+    theirs = (
+        (json.loads(stored.read_text()).get("lineage") or {}).get("keras_model_sha256") if stored.exists() else None
+    )
+    return bool(ours) and ours == theirs
+
+
 def deploy(
     store: ModelStore, export_dir: Path, blessing: dict[str, Any], card: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Deploy `export_dir` into `store` if `blessing` allows it; return the receipt."""
     current = store.production()
-    in_production = current is not None and store.fingerprint(current["version"]) == content_fingerprint(
-        export_dir / "savedmodel"
-    )
-    problems = blessing_problems(blessing, current, card or {}, in_production)
+    problems = blessing_problems(blessing, current, card or {}, holds_this_model(store, current, export_dir, card))
     if problems:
         return {
             "deployed": False,

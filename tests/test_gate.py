@@ -178,6 +178,26 @@ def test_deploy_rerun_after_promoting_the_candidate_is_not_a_stale_blessing(tmp_
     assert "already in production" in again["reasons"][0]
 
 
+def test_a_re_export_of_the_production_model_is_recognised_by_its_model_card(tmp_path: Path, export_dir: Path) -> None:
+    """Two exports of one Keras model can differ in checkpoint bytes; the model card's Keras hash still matches."""
+    store = ModelStore(tmp_path / "store", "m")
+    card = {"lineage": {"keras_model_sha256": "k1"}}
+    (export_dir / "model_card.json").write_text(json.dumps(card))
+    blessing = decide_blessing(CANDIDATE, BASELINES, None, POLICY)
+    assert deploy(store, export_dir, blessing, card)["production_version"] == 1
+    (export_dir / "savedmodel/saved_model.pb").write_bytes(b"re-exported")
+    (export_dir / "savedmodel/variables").mkdir()
+    (export_dir / "savedmodel/variables/variables.data").write_bytes(b"same weights, other bytes")
+
+    again = deploy(store, export_dir, blessing, card)  # blessed against "no champion"; production is now 1
+
+    assert again["deployed"] and again["production_version"] == 2  # new bytes, new version: not refused as stale
+    (export_dir / "savedmodel/variables/variables.data").write_bytes(b"another model")
+    other = deploy(store, export_dir, blessing, {"lineage": {"keras_model_sha256": "k2"}})
+    assert not other["deployed"] and other["reasons"][0].startswith("stale blessing")
+    assert store.production()["version"] == 2
+
+
 def test_deploy_refuses_a_blessing_of_another_model() -> None:
     blessing = {**decide_blessing(CANDIDATE, BASELINES, None, POLICY), "candidate": {"keras_model_sha256": "aaa"}}
     card = {"lineage": {"keras_model_sha256": "bbb"}}
