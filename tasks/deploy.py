@@ -78,13 +78,17 @@ def deploy(
 ) -> dict[str, Any]:
     """Deploy `export_dir` into `store` if `blessing` allows it; return the receipt."""
     current = store.production()
-    problems = blessing_problems(blessing, current, card or {}, holds_this_model(store, current, export_dir, card))
+    in_production = holds_this_model(store, current, export_dir, card)
+    problems = blessing_problems(blessing, current, card or {}, in_production)
     if problems:
         return {
             "deployed": False,
             "reasons": problems,
             "production_version": current["version"] if current else None,
         }
+    if current and in_production:  # a re-export of the production model is not a new version
+        reason = f"version {current['version']} holds this exact model and is already in production"
+        return {"deployed": True, "reasons": [reason], "production_version": current["version"], "new_version": False}
     version, created = store.add_version(
         export_dir / "savedmodel",
         {"model_card.json": export_dir / "model_card.json", "blessing.json": BLESSING},

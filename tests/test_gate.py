@@ -191,11 +191,12 @@ def test_a_re_export_of_the_production_model_is_recognised_by_its_model_card(tmp
 
     again = deploy(store, export_dir, blessing, card)  # blessed against "no champion"; production is now 1
 
-    assert again["deployed"] and again["production_version"] == 2  # new bytes, new version: not refused as stale
-    (export_dir / "savedmodel/variables/variables.data").write_bytes(b"another model")
+    assert again["deployed"] and again["production_version"] == 1 and not again["new_version"]
+    assert "already in production" in again["reasons"][0]  # not refused as stale, not stored twice
+    assert store.versions() == [1]
     other = deploy(store, export_dir, blessing, {"lineage": {"keras_model_sha256": "k2"}})
     assert not other["deployed"] and other["reasons"][0].startswith("stale blessing")
-    assert store.production()["version"] == 2
+    assert store.production()["version"] == 1
 
 
 def test_deploy_refuses_a_blessing_of_another_model() -> None:
