@@ -148,7 +148,6 @@ def evaluate(
     for name, baseline in baselines.items():
         scores[name] = headline(task, score(actual, baseline(test)))
     blessing = decide_blessing(scores["model"], {n: scores[n] for n in baselines}, champion, policy)
-    blessing["candidate"] = {"keras_model_sha256": sha256_path(MODEL) if MODEL.exists() else None}
 
     primary = policy.primary_metric
 
@@ -252,6 +251,8 @@ def main() -> None:
         problem.task,
     )
     record, predictions = evaluate(problem, params, spec, train, test, predict, champion)
+    # which model this blessing is for: deploy checks it against the exported model's card
+    record["blessing"]["candidate"] = {"keras_model_sha256": sha256_path(MODEL)}
     record["training"] = json.loads(TRAIN_SUMMARY.read_text()) if TRAIN_SUMMARY.exists() else None
     history = pd.read_csv(HISTORY) if HISTORY.exists() else None
     html = render_report(record, render_figures(record, predictions, history))
