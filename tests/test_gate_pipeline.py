@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -89,6 +90,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[st
         evaluate__gate__override=True,
         evaluate__gate__override_reason="test: deploy the one-epoch model on purpose",
     )
+    results["root"] = {"path": root}
     yield results
     shutil.rmtree(root, ignore_errors=True)
 
@@ -145,3 +147,24 @@ def test_every_baseline_is_scored_and_the_report_says_by_how_much_it_is_beaten(r
         assert first["metrics"]["model"]["rmse"] < first["metrics"][name]["rmse"]
         assert f"{name} baseline: RMSE" in first["html"]
     assert first["html"].count("% better</td>") >= 3
+
+
+def test_a_champion_whose_inputs_no_longer_match_fails_the_gate_with_the_reason(runs: dict[str, Any]) -> None:
+    from tasks.champion import champion_identity
+    from tasks.evaluate import score_champion
+    from tasks.gate import GatePolicy, decide_blessing
+    from tasks.metrics import regression_metrics
+    from tasks.model_store import ModelStore
+
+    root = runs["root"]["path"]
+    spec = json.loads((root / "data/features/spec.json").read_text())
+    test = pd.read_parquet(root / "data/features/test.parquet")
+    del spec["numeric"]["windspeed"]  # as if a feature had been dropped since the champion was trained
+
+    champion = champion_identity(ModelStore(root / "data/model_store", "bike_demand"))
+    scored = score_champion(champion, test, spec, test["bikers"].to_numpy(), regression_metrics, "regression")
+
+    assert scored["version"] == 2 and "metrics" not in scored
+    assert "its inputs differ from the current features (it needs ['windspeed']" in scored["error"]
+    blessing = decide_blessing({"rmse": 1.0, "mae": 1.0, "r2": 1.0}, {}, scored, GatePolicy(primary_metric="rmse"))
+    assert not blessing["blessed"] and "could not be scored" in blessing["failed"][0]
