@@ -69,6 +69,12 @@ def make_scorer(task: str, classes: list[Any] | None, threshold: float) -> Score
     raise PipelineError(f"evaluate: unknown task {task!r}; expected regression or classification")
 
 
+def scorer_from_params(params: Params, task: str, spec: dict[str, Any]) -> Scorer:
+    """The scorer of `task`, with the binary decision threshold `evaluate.decision_threshold` (default 0.5)."""
+    threshold = params.get("evaluate.decision_threshold", float, 0.5, minimum=0.0, maximum=1.0)
+    return make_scorer(task, spec.get("classes"), threshold)
+
+
 def headline(task: str, scores: dict[str, Any]) -> dict[str, float]:
     """The scalar scores that go to metrics.json (and that floors and champion checks may name)."""
     names = [*headline_metrics(task), "bias"] if task == "regression" else [*headline_metrics(task), "pr_auc"]
@@ -134,9 +140,8 @@ def evaluate(
     slices = parse_slices(params.raw("evaluate.slices", None), list(test.columns), params.source)
     repeats = params.get("evaluate.permutation_repeats", int, 5, minimum=1)
     seed = params.get("evaluate.seed", int, 0)
-    threshold = params.get("evaluate.decision_threshold", float, 0.5, minimum=0.0, maximum=1.0)
     classes = spec.get("classes")
-    score = make_scorer(task, classes, threshold)
+    score = scorer_from_params(params, task, spec)
 
     actual = test[spec["target"]].to_numpy(dtype="float64" if task == "regression" else object)
     predicted = predict(test)
@@ -230,7 +235,10 @@ def main() -> None:
     train, test = read_split("train"), read_split("test")
     if not MODEL.exists():
         raise PipelineError(f"{MODEL}: not found; run the train stage first")
-    read_gate_policy(params, problem.task)  # fail on bad params before loading TensorFlow
+    # fail on bad params before loading TensorFlow
+    read_gate_policy(params, problem.task)
+    parse_slices(params.raw("evaluate.slices", None), list(test.columns), params.source)
+    score = scorer_from_params(params, problem.task, spec)
 
     import keras
 
@@ -241,15 +249,7 @@ def main() -> None:
         return out.ravel() if problem.task == "regression" else out
 
     actual = test[spec["target"]].to_numpy()
-    threshold = params.get("evaluate.decision_threshold", float, 0.5, minimum=0.0, maximum=1.0)
-    champion = score_champion(
-        champion_identity(store),
-        test,
-        spec,
-        actual,
-        make_scorer(problem.task, spec.get("classes"), threshold),
-        problem.task,
-    )
+    champion = score_champion(champion_identity(store), test, spec, actual, score, problem.task)
     record, predictions = evaluate(problem, params, spec, train, test, predict, champion)
     # which model this blessing is for: deploy checks it against the exported model's card
     record["blessing"]["candidate"] = {"keras_model_sha256": sha256_path(MODEL)}
