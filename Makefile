@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test test-all lint flow prefect-server clean
+.PHONY: setup run test test-all lint browser flow prefect-server clean
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -35,11 +35,19 @@ lint: setup
 	ruff check .
 	ruff format --check .
 
-test: lint
+# Report tests open the HTML in a real headless browser. Installed when missing where we may (root on
+# Debian/Ubuntu, as in CI); elsewhere those tests are skipped with a note.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium not found; browser tests will be skipped (sudo apt-get install chromium)"; fi; }
+
+test: lint browser
 	pytest $(PYTEST_ARGS)
 
 # Everything, slow suites and benchmarks included.
-test-all: lint
+test-all: lint browser
 	pytest -m "" $(PYTEST_ARGS)
 
 prefect-server: setup

@@ -52,14 +52,22 @@ def _read_json(path: Path) -> Any:
 
 
 def validation_entry(reports: Path) -> Entry | None:
+    """The validation summary page (it links the Data Docs), or the Data Docs themselves when there is none."""
     summary, docs = _read_json(reports / "validation/summary.json"), reports / "validation/index.html"
-    if summary is None or not docs.exists():
+    page = reports / "validation/summary.html"
+    target = page if page.exists() else docs
+    if summary is None or not target.exists():
         return None
-    text = f"{summary.get('passed', '?')} of {summary.get('evaluated', '?')} expectations passed"
+    text = f"{summary.get('passed', '?')} of {summary.get('evaluated', '?')} checks passed"
+    if summary.get("failed"):
+        text += f", {summary['failed']} failed"
     if summary.get("warned"):
         text += f", {summary['warned']} warning(s)"
     status = "pass" if summary.get("success") else "fail"
-    return Entry("validation", "Data validation (Data Docs)", "validation/index.html", _mtime(docs), status, text)
+    created = summary.get("run_time") or _mtime(target)
+    href = f"validation/{target.name}"
+    title = "Data validation" + (" (summary, links Data Docs)" if target is page else " (Data Docs)")
+    return Entry("validation", title, href, created, status, text)
 
 
 def evaluation_entry(reports: Path) -> Entry | None:

@@ -1,21 +1,33 @@
-"""validate: check collected data against the problem's committed Great Expectations suites.
+"""validate: check collected data against the problem's committed Great Expectations suites, streaming in chunks.
 
-Two suites, both versioned files in `pipelines/<problem>/expectations/`:
-- `raw.json` checks the collected rows: columns, types, nulls, ranges, categories, unique timestamps;
+Two suites, both versioned files in `pipelines/<problem>/expectations/` (start them with `python -m
+tasks.infer_schema`, then review and commit):
+- `raw.json` checks the collected rows: columns, types, nulls, ranges, categories, unique timestamps, row counts,
+  distribution bounds against the reference;
 - `features.json` checks the exact columns that go on to featurize (time, features, target), so a leakage column
   can never reach the model.
+Beyond the suites (`tasks/data_checks.py`): no future timestamps, gaps longer than `validate.max_gap`, duplicate
+rows, and target leakage through undeclared columns.
 
-Outputs: `data/validated/data.parquet` (only when every critical expectation passes) and `reports/validation/`
-(Data Docs plus `summary.json`). On failure the stage exits non-zero with one message naming each failed
-expectation, its column and sample bad values; `data/validated/` keeps the last good data untouched.
+Each expectation has a severity: `critical` fails the run, `warning`/`info` is reported and the run continues.
+data/raw/data.parquet is read `validate.chunk_rows` rows at a time, so memory stays bounded for any input size.
+
+Outputs: `data/validated/data.parquet` (only when nothing critical failed) and `reports/validation/` (Data Docs that
+open offline, `summary.json`, `summary.md`). On failure the stage exits non-zero with one message naming each failed
+expectation (column, expected, observed, sample bad values); `data/validated/` keeps the last good data byte for
+byte, and the rejected batch and its report are copied to `data/quarantine/<id>/`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +36,10 @@ import pandas as pd
 from pipelines import load_problem
 from pipelines.problem import TabularProblem
 from tasks.atomic import atomic_dir
+from tasks.data_checks import CheckSettings, DataChecks
 from tasks.errors import PipelineError, run_stage
+from tasks.expectations import ExpectationResult, SuiteRun
+from tasks.findings import Finding, ValidationOutcome, to_finding
 from tasks.params import Params
 
 RAW = Path("data/raw/data.parquet")
@@ -33,74 +48,35 @@ REPORT_DIR = Path("reports/validation")
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Finding:
-    """One expectation's outcome, in the words a person reads."""
+@dataclass(frozen=True)
+class ValidateSettings:
+    sample_size: int = 5
+    chunk_rows: int = 500_000
+    max_gap: pd.Timedelta | None = None
+    now: pd.Timestamp | None = None  # None: the time of the run
+    data_docs: bool = True
 
-    suite: str
-    expectation: str
-    column: str | None
-    success: bool
-    severity: str
-    expected: str = ""
-    observed: Any = None
-    unexpected_count: int | None = None
-    sample_bad_values: list[Any] = field(default_factory=list)
-    error: str | None = None
-    missing_columns: list[str] = field(default_factory=list)
-    unexpected_columns: list[str] = field(default_factory=list)
-
-    def describe(self) -> str:
-        where = f"column '{self.column}'" if self.column else "table"
-        parts = [f"{self.expectation} on {where}"]
-        if self.expected:
-            parts.append(f"expected {self.expected}")
-        if self.missing_columns:
-            parts.append(f"missing column(s) {self.missing_columns}")
-        if self.unexpected_columns:
-            parts.append(f"unexpected column(s) {self.unexpected_columns}")
-        if self.error:
-            parts.append(f"could not be evaluated: {self.error}")
-        if self.unexpected_count:
-            parts.append(f"{self.unexpected_count} bad value(s), e.g. {self.sample_bad_values}")
-        elif not (self.missing_columns or self.unexpected_columns):
-            if self.observed is not None:
-                parts.append(f"observed {self.observed!r}")
-            if self.sample_bad_values:
-                parts.append(f"bad values, e.g. {self.sample_bad_values}")
-        return "; ".join(parts)
-
-
-@dataclass
-class ValidationOutcome:
-    findings: list[Finding]
-
-    @property
-    def failures(self) -> list[Finding]:
-        return [f for f in self.findings if not f.success and f.severity == "critical"]
-
-    def failures_to_report(self) -> list[Finding]:
-        """Failures minus those that only follow from a missing column (its type, nulls, range...)."""
-        missing = {c for f in self.failures for c in f.missing_columns}
-        return [f for f in self.failures if f.column is None or f.column not in missing]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if not f.success and f.severity != "critical"]
-
-    @property
-    def success(self) -> bool:
-        return not self.failures
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "success": self.success,
-            "evaluated": len(self.findings),
-            "passed": sum(f.success for f in self.findings),
-            "failed": len(self.failures),
-            "warned": len(self.warnings),
-            "findings": [asdict(f) for f in self.findings if not f.success],
-        }
+    @classmethod
+    def from_params(cls, params: Params) -> ValidateSettings:
+        gap = params.get("validate.max_gap", (str, type(None)), None)
+        now = params.get("validate.now", (str, type(None)), None)
+        try:
+            max_gap = pd.Timedelta(gap) if gap else None
+        except ValueError:
+            raise PipelineError(
+                f"params.yaml: 'validate.max_gap' must be a duration like '1d' or '6h', got {gap!r}"
+            ) from None
+        try:
+            now_ts = pd.Timestamp(now) if now else None
+        except ValueError:
+            raise PipelineError(f"params.yaml: 'validate.now' must be a date or datetime, got {now!r}") from None
+        return cls(
+            sample_size=params.get("validate.sample_bad_values", int, 5, minimum=1),
+            chunk_rows=params.get("validate.chunk_rows", int, 500_000, minimum=1),
+            max_gap=max_gap,
+            now=now_ts,
+            data_docs=params.get("validate.data_docs", bool, True),
+        )
 
 
 def load_suite_json(path: Path) -> dict[str, Any]:
@@ -121,167 +97,204 @@ def feature_view(frame: pd.DataFrame, problem: TabularProblem) -> pd.DataFrame:
     return frame.drop(columns=drop)
 
 
+@dataclass
+class StreamResult:
+    outcome: ValidationOutcome
+    runs: list[tuple[dict[str, Any], list[ExpectationResult]]]
+    rows: int
+    sorted_by_time: bool
+
+
+def validate_stream(
+    chunks: Iterable[pd.DataFrame],
+    raw_suite: dict[str, Any],
+    features_suite: dict[str, Any],
+    problem: TabularProblem,
+    settings: ValidateSettings,
+    sink: Callable[[pd.DataFrame], None] | None = None,
+) -> StreamResult:
+    """Run both suites and the extra checks over `chunks`; pass each chunk's feature view to `sink`."""
+    raw_run = SuiteRun(raw_suite, settings.sample_size)
+    features_run = SuiteRun(features_suite, settings.sample_size)
+    checks = DataChecks(
+        CheckSettings(
+            timestamp=problem.timestamp,
+            target=problem.target,
+            declared_leakage=problem.leakage_columns,
+            now=settings.now if settings.now is not None else pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)),
+            max_gap=settings.max_gap,
+            sample_size=settings.sample_size,
+        )
+    )
+    rows, ordered, last = 0, True, None
+    for chunk in chunks:
+        raw_run.update(chunk)
+        checks.update(chunk)
+        view = feature_view(chunk, problem)
+        features_run.update(view)
+        rows += len(chunk)
+        if problem.timestamp in view.columns and len(view):
+            times = pd.to_datetime(view[problem.timestamp], errors="coerce")
+            ordered = ordered and times.is_monotonic_increasing and (last is None or times.iloc[0] >= last)
+            last = times.iloc[-1]
+        if sink is not None:
+            sink(view)
+    raw_results, features_results, check_results = raw_run.finish(), features_run.finish(), checks.finish()
+    findings = [to_finding(raw_run.name, r) for r in raw_results]
+    findings += [to_finding(features_run.name, r) for r in features_results]
+    findings += [to_finding("checks", r) for r in check_results]
+    runs = [(raw_suite, raw_results), (features_suite, features_results)]
+    return StreamResult(ValidationOutcome(findings), runs, rows, bool(ordered))
+
+
+def iter_parquet(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """`path` as DataFrames of at most `chunk_rows` rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: not found; run the collect stage first") from None
+    except (pa.ArrowException, OSError) as err:
+        raise PipelineError(f"{path}: not a readable Parquet file: {err}") from None
+    try:
+        for batch in reader.iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+    except (pa.ArrowException, OSError) as err:
+        raise PipelineError(f"{path}: could not be read: {err}") from None
+
+
+class ParquetSink:
+    """Appends DataFrame chunks to one Parquet file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: Any = None
+
+    def __call__(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        else:
+            table = pa.Table.from_pandas(frame, schema=self.writer.schema, preserve_index=False)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def write_reports(report_dir: Path, result: StreamResult, source: Path, run_time: datetime, data_docs: bool) -> None:
+    """summary.json, summary.md and (if asked) Data Docs, replacing `report_dir` as a whole."""
+    with atomic_dir(report_dir) as docs:
+        if data_docs:
+            from tasks.data_docs import build_data_docs
+
+            build_data_docs(docs, result.runs, f"{run_time:%Y%m%dT%H%M%SZ}", run_time)
+        summary = {"source": str(source), "rows": result.rows, "run_time": run_time.isoformat(timespec="seconds")}
+        summary |= result.outcome.summary()
+        (docs / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        title = f"Validation of {source} ({result.rows:,} rows, {run_time:%Y-%m-%d %H:%M} UTC)"
+        (docs / "summary.md").write_text(result.outcome.markdown(title) + "\n", encoding="utf-8")
+        if data_docs:
+            from tasks.data_docs import write_summary_page
+
+            write_summary_page(docs, title, result.outcome.headline(), result.outcome.sections())
+
+
 def run_suites(
     batches: list[tuple[dict[str, Any], pd.DataFrame]], docs_dir: Path | None, sample_size: int = 5
 ) -> ValidationOutcome:
-    """Validate each (suite, frame) pair with Great Expectations; build Data Docs into `docs_dir` if given."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    context.variables.data_docs_sites = {}
-    actions = []
-    if docs_dir is not None:
-        context.add_data_docs_site(
-            site_name="reports",
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir.resolve()),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
-        actions.append(gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["reports"]))
-    source = context.data_sources.add_pandas("pipeline")
-    definitions = []
-    frames: dict[str, pd.DataFrame] = {}
-    for suite_json, frame in batches:
-        name = suite_json["name"]
-        suite = context.suites.add(
-            gx.ExpectationSuite(name=name, expectations=suite_json["expectations"], meta=suite_json.get("meta"))
-        )
-        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
-        definitions.append(
-            context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-        )
-        frames[name] = frame
-
+    """Validate each in-memory (suite, frame) pair; build Data Docs into `docs_dir` if given."""
+    runs = []
     findings: list[Finding] = []
-    for definition in definitions:
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name=f"{definition.name}.checkpoint",
-                validation_definitions=[definition],
-                actions=actions,
-                result_format={"result_format": "SUMMARY", "partial_unexpected_count": sample_size},
-            )
-        )
-        frame = frames[definition.name]
-        result = checkpoint.run(batch_parameters={"dataframe": frame})
-        for run in result.run_results.values():
-            for expectation_result in run.results:
-                finding = _finding(definition.name, expectation_result)
-                if not finding.success and finding.expectation == "expect_column_values_to_be_in_type_list":
-                    type_list = expectation_result.expectation_config.kwargs.get("type_list") or []
-                    finding.sample_bad_values = sample_mistyped(frame, finding.column, type_list, sample_size)
-                findings.append(finding)
+    for suite, frame in batches:
+        run = SuiteRun(suite, sample_size)
+        run.update(frame)
+        results = run.finish()
+        runs.append((suite, results))
+        findings += [to_finding(suite["name"], r) for r in results]
+    if docs_dir is not None:
+        from tasks.data_docs import build_data_docs
+
+        now = datetime.now(UTC)
+        build_data_docs(docs_dir, runs, f"{now:%Y%m%dT%H%M%SZ}", now)
     return ValidationOutcome(findings)
 
 
-def sample_mistyped(frame: pd.DataFrame, column: str | None, type_list: list[str], size: int) -> list[Any]:
-    """A few values of `column` that do not fit the expected types (GX only reports the column's dtype).
-
-    For a numeric type list these are the values that do not parse as numbers, e.g. 'warm' in a temperature.
-    """
-    if column is None or column not in frame.columns:
-        return []
-    values = frame[column].dropna()
-    if any(t.startswith(("int", "float", "uint")) for t in type_list):
-        bad = values[pd.to_numeric(values, errors="coerce").isna()]
-    elif any(t.startswith("datetime") for t in type_list):
-        bad = values[pd.to_datetime(values, errors="coerce").isna()]
-    else:
-        bad = values[~values.map(lambda v: isinstance(v, str))]
-    return [_plain(v) for v in bad.unique()[:size]]
-
-
-_NOT_EXPECTATIONS = {"column", "result_format", "catch_exceptions", "meta", "batch_id"}
-
-
-def _finding(suite: str, result: Any) -> Finding:
-    config = result.expectation_config
-    details = result.result or {}
-    severity = str(getattr(config, "severity", "critical") or "critical").split(".")[-1].lower()
-    observed = _plain(details.get("observed_value"))
-    finding = Finding(
-        suite=suite,
-        expectation=config.type,
-        column=config.kwargs.get("column"),
-        success=bool(result.success),
-        severity=severity,
-        expected=", ".join(f"{k}={_plain(v)!r}" for k, v in config.kwargs.items() if k not in _NOT_EXPECTATIONS),
-        observed=observed,
-        unexpected_count=details.get("unexpected_count"),
-        sample_bad_values=[_plain(v) for v in details.get("partial_unexpected_list") or []],
-        error=_exception_message(result.exception_info),
-    )
-    if config.type == "expect_table_columns_to_match_set" and isinstance(observed, list):
-        wanted = list(config.kwargs.get("column_set") or [])
-        finding.missing_columns = [c for c in wanted if c not in observed]
-        finding.unexpected_columns = [c for c in observed if c not in wanted]
-        finding.expected = f"exactly the columns {wanted}"
-    if config.type == "expect_column_values_to_be_in_type_list":
-        finding.unexpected_count = None  # GX counts every row of a column of the wrong dtype
-    return finding
-
-
-def _exception_message(info: Any) -> str | None:
-    """GX 1.x reports an exception either flat or keyed by the metric that raised it."""
-    if not isinstance(info, dict):
-        return None
-    if info.get("raised_exception"):
-        return str(info.get("exception_message"))
-    for value in info.values():
-        if isinstance(value, dict) and value.get("raised_exception"):
-            return str(value.get("exception_message"))
-    return None
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly version of a value GX observed."""
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def failure_message(outcome: ValidationOutcome, source: Path) -> str:
+def failure_message(outcome: ValidationOutcome, source: Path, quarantined: Path | None = None) -> str:
     lines = [f"{source}: {len(outcome.failures)} expectation(s) failed; the pipeline stops before featurize:"]
-    lines += [f"  - {f.describe()}" for f in outcome.failures_to_report()]
-    lines.append(f"  The last validated data in {OUT_DIR}/ was left as it was. Data Docs: {REPORT_DIR}/index.html")
+    listed, skipped = outcome.failures_to_report()
+    lines += [f"  - [{f.suite}] {f.describe()}" for f in listed]
+    lines += [
+        f"  - column '{column}' is missing, so these could not run: {', '.join(checks)}"
+        for column, checks in skipped.items()
+    ]
+    lines.append(f"  The last validated data in {OUT_DIR}/ was left as it was. Report: {REPORT_DIR}/summary.md")
+    if quarantined is not None:
+        lines.append(f"  The rejected batch and its report were kept in {quarantined}/")
     return "\n".join(lines)
+
+
+def sort_file_by_time(path: Path, column: str) -> None:
+    """Rewrite a Parquet file in time order (only needed when collect did not write it sorted)."""
+    frame = pd.read_parquet(path)
+    frame.sort_values(column, kind="mergesort").to_parquet(path, index=False)
+
+
+def validate(
+    problem: TabularProblem,
+    settings: ValidateSettings,
+    raw: Path = RAW,
+    out_dir: Path = OUT_DIR,
+    report_dir: Path = REPORT_DIR,
+) -> StreamResult:
+    """Validate `raw`; on success replace `out_dir`, on failure quarantine the batch and raise a PipelineError."""
+    from tasks.quarantine import QUARANTINE_DIR, quarantine
+
+    suites = load_suite_json(problem.suite_path("raw")), load_suite_json(problem.suite_path("features"))
+    run_time = datetime.now(UTC)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".validated.", suffix=".parquet.tmp", dir=out_dir.parent)
+    os.close(fd)
+    staged = Path(name)
+    try:
+        sink = ParquetSink(staged)
+        try:
+            result = validate_stream(iter_parquet(raw, settings.chunk_rows), *suites, problem, settings, sink)
+        finally:
+            sink.close()
+        write_reports(report_dir, result, raw, run_time, settings.data_docs)
+        for warning in result.outcome.warnings:
+            log.warning("warning: [%s] %s", warning.suite, warning.describe())
+        if not result.outcome.success:
+            kept = quarantine(
+                raw.parent,
+                report_dir,
+                failure_message(result.outcome, raw),
+                run_time,
+                out_dir.parent / QUARANTINE_DIR.name,
+            )
+            raise PipelineError(failure_message(result.outcome, raw, kept))
+        if not result.sorted_by_time:
+            sort_file_by_time(staged, problem.timestamp)
+        with atomic_dir(out_dir) as tmp:
+            os.replace(staged, tmp / "data.parquet")
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            staged.unlink()
+    log.info("%d rows passed %d checks", result.rows, len(result.outcome.findings))
+    return result
 
 
 def main() -> None:
     params = Params.load()
     problem = load_problem(params.get("problem", str))
-    sample_size = params.get("validate.sample_bad_values", int, 5, minimum=1)
-    try:
-        raw = pd.read_parquet(RAW)
-    except FileNotFoundError:
-        raise PipelineError(f"{RAW}: not found; run the collect stage first") from None
-
-    features = feature_view(raw, problem)
-    suites = [load_suite_json(problem.suite_path("raw")), load_suite_json(problem.suite_path("features"))]
-    with atomic_dir(REPORT_DIR) as docs:
-        outcome = run_suites([(suites[0], raw), (suites[1], features)], docs, sample_size)
-        (docs / "summary.json").write_text(json.dumps(outcome.summary(), indent=2, default=str) + "\n")
-    for warning in outcome.warnings:
-        log.warning("warning: %s", warning.describe())
-    if not outcome.success:
-        raise PipelineError(failure_message(outcome, RAW))
-
-    with atomic_dir(OUT_DIR) as tmp:
-        features.sort_values(problem.timestamp).to_parquet(tmp / "data.parquet", index=False)
-    log.info("%d rows passed %d expectations", len(features), len(outcome.findings))
+    validate(problem, ValidateSettings.from_params(params))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ def test_index_links_each_report_newest_first_with_its_conclusion(reports: Path)
     links = re.findall(r'<a href="([^"]+)">', page)
     assert links == ["monitoring/drift.html", "evaluation/index.html", "validation/index.html"]
     assert "NOT blessed; test RMSE 61.234 vs production 60.000" in page
-    assert "51 of 51 expectations passed" in page
+    assert "51 of 51 checks passed" in page
     assert "dataset drift: share 0.55 of columns drifted (temp)" in page
     assert "m version 3" in page
     assert all((reports / href).exists() for href in links)
@@ -96,3 +96,13 @@ def test_archive_keeps_only_the_newest_copies(reports: Path) -> None:
     kept = sorted(p.name[:9] for p in (reports / "history/evaluation").glob("*.html"))
     assert kept == ["20250603T", "20250604T"]
     assert len(list((reports / "history/evaluation").glob("*.json"))) == 2
+
+
+def test_validation_links_its_summary_page_when_there_is_one_and_uses_its_run_time(reports: Path) -> None:
+    summary = {"success": False, "evaluated": 60, "passed": 58, "failed": 2, "run_time": "2025-07-01T00:00:00+00:00"}
+    write(reports / "validation/summary.json", json.dumps(summary))
+    write(reports / "validation/summary.html", "<html>summary</html>")
+    entry = validation_entry(reports)
+    assert entry.href == "validation/summary.html"
+    assert entry.created == "2025-07-01T00:00:00+00:00"
+    assert (entry.status, entry.summary) == ("fail", "58 of 60 checks passed, 2 failed")

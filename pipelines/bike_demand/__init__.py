@@ -74,5 +74,21 @@ PROBLEM = TabularProblem(
     build_model=build_dense_regressor,
     common_sense_baseline=mean_by_hour_and_workingday,
     description="Hourly bike rentals in Washington D.C., 2011 (UCI Bike Sharing, CC BY 4.0).",
-    extra={"unit": "bikers per hour"},  # how reports state errors, in the business's terms
+    # What the data means, for `python -m tasks.infer_schema` (instead of observed range + margin): weather values
+    # are normalised to 0..1, `day` is the day of the year, counts are never negative. `day` places a row in time:
+    # a batch covers a few months, so its distribution is not compared with the whole year's.
+    extra={
+        "unit": "bikers per hour",  # how reports state errors, in the business's terms
+        "calendar_columns": ("day",),
+        "value_ranges": {
+            "day": (1, 366),
+            "temp": (0.0, 1.0),
+            "atemp": (0.0, 1.0),
+            "hum": (0.0, 1.0),
+            "windspeed": (0.0, 1.0),
+            "casual": (0, 5000),
+            "registered": (0, 5000),
+            "bikers": (0, 5000),
+        },
+    },
 )
