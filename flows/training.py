@@ -21,9 +21,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.events import emit_event
 
 from flows.dvc_stages import StageRun, repro_stage, stage_order
+from tasks.evaluation_summary import headline_markdown
 
 REPO = Path(__file__).resolve().parent.parent
 DRIFT_EVENT = "trainline.drift.detected"
+REPORT_LINKS = {"all reports": "reports/index.html", "evaluation report": "reports/evaluation/index.html"}
 
 
 @task(task_run_name="{stage}", retries=0)
@@ -46,6 +48,11 @@ def training_pipeline(repo: str = str(REPO), force: list[str] | None = None) -> 
         ).ran
     summary = summarize(root, runs)
     create_markdown_artifact(key="training-pipeline-summary", markdown=summary["markdown"])
+    evaluation = evaluation_markdown(root)
+    if evaluation:
+        create_markdown_artifact(
+            key="evaluation-headline", markdown=evaluation, description="Model gate verdict and headline metrics"
+        )
     drift = summary["drift"]
     if drift and drift.get("dataset_drift"):
         emit_event(
@@ -84,6 +91,17 @@ def summarize(root: Path, runs: dict[str, bool]) -> dict[str, Any]:
         "drift": drift,
         "markdown": "\n".join(lines) + "\n",
     }
+
+
+def evaluation_markdown(root: Path) -> str | None:
+    """The evaluation headline (gate verdict, scores of candidate, champion and baselines) with links to the
+    reports, from the evaluate stage's outputs; None before evaluate has run."""
+    metrics = _read_json(root / "reports/evaluation/metrics.json")
+    blessing = _read_json(root / "data/evaluation/blessing.json")
+    if not metrics or not blessing:
+        return None
+    links = {text: (root / path).resolve().as_uri() for text, path in REPORT_LINKS.items() if (root / path).exists()}
+    return headline_markdown(metrics, blessing, links)
 
 
 def _read_json(path: Path) -> Any:

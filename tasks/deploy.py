@@ -1,6 +1,7 @@
 """deploy: put the exported SavedModel into the model store and point production at it, only if blessed.
 
-An unblessed model is refused: the stage says why and leaves production as it was. Re-deploying identical model
+An unblessed model is refused, and so is a blessing measured against a production model that has been replaced
+since (see tasks/champion.py): the stage says why and leaves production as it was. Re-deploying identical model
 content reuses its version instead of adding a copy. Output: `data/deploy/receipt.json` (what happened and why).
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
-from tasks.model_store import ModelStore
+from tasks.model_store import ModelStore, content_fingerprint
 from tasks.params import Params
 
 EXPORT_DIR = Path("data/export")
@@ -22,15 +23,72 @@ RECEIPT = Path("data/deploy/receipt.json")
 log = logging.getLogger(__name__)
 
 
-def deploy(store: ModelStore, export_dir: Path, blessing: dict[str, Any]) -> dict[str, Any]:
+def blessing_problems(
+    blessing: dict[str, Any],
+    current: dict[str, Any] | None,
+    card: dict[str, Any],
+    candidate_in_production: bool = False,
+) -> list[str]:
+    """Why `blessing` does not allow deploying this export now; empty when it does.
+
+    Refused: an unblessed candidate; a blessing measured against a production model that is no longer the one in
+    production (the comparison would be stale), unless production already is this very candidate (deploy re-run
+    after it promoted it); a blessing of another model than the exported one.
+    """
+    if not blessing.get("blessed", False):
+        return ["the candidate is not blessed", *blessing.get("failed", blessing.get("reasons", []))]
+    problems = []
+    # blessings of the gate record the champion they were measured against
+    if "champion" in blessing and not candidate_in_production:
+        measured = (blessing["champion"] or {}).get("version")
+        now = current["version"] if current else None
+        if measured != now:
+            problems.append(
+                f"stale blessing: the candidate was compared with production version {measured}, but production is "
+                f"now version {now}; re-run the evaluation (`dvc repro --force --single-item evaluate`, then "
+                "`dvc repro`)"
+            )
+    blessed_model = (blessing.get("candidate") or {}).get("keras_model_sha256")
+    exported_model = card.get("lineage", {}).get("keras_model_sha256")
+    if blessed_model and exported_model and blessed_model != exported_model:
+        problems.append("the blessing is for another model than the exported one; re-run evaluate and export")
+    return problems
+
+
+def holds_this_model(
+    store: ModelStore, current: dict[str, Any] | None, export_dir: Path, card: dict[str, Any] | None
+) -> bool:
+    """Whether production already holds the exported model: same SavedModel weights, or the same trained Keras model
+    according to the model cards (two exports of one model can differ in their checkpoint bytes)."""
+    if current is None:
+        return False
+    version = int(current["version"])
+    if store.fingerprint(version) == content_fingerprint(export_dir / "savedmodel"):
+        return True
+    ours = ((card or {}).get("lineage") or {}).get("keras_model_sha256")
+    stored = store.version_dir(version) / "assets.extra/model_card.json"
+    theirs = (
+        (json.loads(stored.read_text()).get("lineage") or {}).get("keras_model_sha256") if stored.exists() else None
+    )
+    return bool(ours) and ours == theirs
+
+
+def deploy(
+    store: ModelStore, export_dir: Path, blessing: dict[str, Any], card: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Deploy `export_dir` into `store` if `blessing` allows it; return the receipt."""
     current = store.production()
-    if not blessing.get("blessed", False):
+    in_production = holds_this_model(store, current, export_dir, card)
+    problems = blessing_problems(blessing, current, card or {}, in_production)
+    if problems:
         return {
             "deployed": False,
-            "reasons": ["the candidate is not blessed", *blessing.get("reasons", [])],
+            "reasons": problems,
             "production_version": current["version"] if current else None,
         }
+    if current and in_production:  # a re-export of the production model is not a new version
+        reason = f"version {current['version']} holds this exact model and is already in production"
+        return {"deployed": True, "reasons": [reason], "production_version": current["version"], "new_version": False}
     version, created = store.add_version(
         export_dir / "savedmodel",
         {"model_card.json": export_dir / "model_card.json", "blessing.json": BLESSING},
@@ -50,11 +108,14 @@ def main() -> None:
         if not required.exists():
             raise PipelineError(f"{required}: not found; run the evaluate and export stages first")
     blessing = json.loads(BLESSING.read_text())
+    card = json.loads((EXPORT_DIR / "model_card.json").read_text())
     receipt = {
         "model": store.model_name,
         "store": str(store.model_dir.parent),
-        **deploy(store, EXPORT_DIR, blessing),
+        **deploy(store, EXPORT_DIR, blessing, card),
     }
+    if blessing.get("overridden"):
+        receipt["override_reason"] = blessing.get("override_reason")
     write_text(RECEIPT, json.dumps(receipt, indent=2) + "\n")
     if receipt["deployed"]:
         log.info("%s; production is version %s", receipt["reasons"][0], receipt["production_version"])

@@ -45,6 +45,9 @@ def max_reload_difference(savedmodel_dir: Path, keras_predictions: np.ndarray, i
 
 
 def model_card(spec: dict[str, Any], params: Params, reload_difference: float) -> dict[str, Any]:
+    """Lineage and evaluation of the exported model; a gate override is stated at the top level, not only inside
+    the blessing, so no reader misses it."""
+    blessing = json.loads(BLESSING.read_text()) if BLESSING.exists() else None
     return {
         "model": spec["problem"],
         "task": spec["task"],
@@ -62,7 +65,10 @@ def model_card(spec: dict[str, Any], params: Params, reload_difference: float) -
         },
         "splits": spec.get("splits", {}),
         "metrics": json.loads(METRICS.read_text()) if METRICS.exists() else None,
-        "blessing": json.loads(BLESSING.read_text()) if BLESSING.exists() else None,
+        "blessing": blessing,
+        "gate_override": {"overridden": True, "reason": blessing.get("override_reason")}
+        if blessing and blessing.get("overridden")
+        else {"overridden": False},
         "export_check": {"max_abs_difference_vs_keras": reload_difference},
     }
 

@@ -6,8 +6,11 @@ Baselines, each fitted on the training split alone: `common_sense` predicts the 
 training images, to bound its cost on the full set). The model is blessed when its test accuracy reaches
 `evaluate.min_accuracy` and, unless `evaluate.require_beating_baselines` is false, beats every baseline.
 
-Outputs: reports/evaluation/metrics.json (for `dvc metrics`), reports/evaluation/predictions.csv (one row per test
-image), reports/evaluation/index.html (self-contained), data/evaluation/blessing.json.
+Outputs, the same files as the tabular evaluation so that `report` and `deploy` read both alike:
+reports/evaluation/metrics.json (for `dvc metrics`), evaluation.json (everything the report shows: scores, per-class
+scores, confusion matrix, blessing), predictions.csv (one row per test image), slices.csv (accuracy per actual
+class), importance.csv (occlusion importance: test accuracy lost when one region of every image is blanked),
+index.html (self-contained), and data/evaluation/blessing.json.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +81,37 @@ def baseline_predictions(
     }
 
 
+def class_slices(actual: np.ndarray, predicted: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    """Accuracy per actual class (that class's recall), one row each."""
+    rows = []
+    for index, name in enumerate(classes):
+        mask = actual == index
+        accuracy = float(np.mean(predicted[mask] == index)) if mask.any() else float("nan")
+        rows.append({"slice": "actual class", "slice_value": name, "rows": int(mask.sum()), "accuracy": accuracy})
+    return pd.DataFrame(rows)
+
+
+def occlusion_importance(predict: Any, images: np.ndarray, actual: np.ndarray, grid: int = 4) -> pd.DataFrame:
+    """Test accuracy lost when one cell of a `grid` x `grid` partition of every image is blanked (set to 0).
+
+    The image counterpart of permutation importance: which regions the model relies on. `predict` maps uint8
+    images to class probabilities.
+    """
+    base = float(np.mean(predict(images).argmax(axis=1) == actual))
+    height, width = images.shape[1:]
+    rows = []
+    for i in range(grid):
+        for j in range(grid):
+            r0, r1 = i * height // grid, (i + 1) * height // grid
+            c0, c1 = j * width // grid, (j + 1) * width // grid
+            occluded = images.copy()
+            occluded[:, r0:r1, c0:c1] = 0
+            accuracy = float(np.mean(predict(occluded).argmax(axis=1) == actual))
+            feature = f"rows {r0}-{r1 - 1}, cols {c0}-{c1 - 1}"
+            rows.append({"feature": feature, "score_loss_mean": base - accuracy, "accuracy_occluded": accuracy})
+    return pd.DataFrame(rows).sort_values("score_loss_mean", ascending=False, ignore_index=True)
+
+
 def decide_blessing(accuracy: dict[str, float], min_accuracy: float, require_beating_baselines: bool) -> dict[str, Any]:
     """Bless when the model's accuracy reaches `min_accuracy` and beats every baseline (if required)."""
     model = accuracy["model"]
@@ -132,6 +167,7 @@ def render_report(
     blessing: dict[str, Any],
     spec: dict[str, Any],
     history: pd.DataFrame | None,
+    importance: pd.DataFrame,
 ) -> str:
     figures = _figures(scores, list(problem.classes), history)
     per_class = [[name, s["precision"], s["recall"], s["f1"], s["support"]] for name, s in scores["per_class"].items()]
@@ -149,6 +185,12 @@ def render_report(
         ("Gate", f'<p class="{"pass" if blessing["blessed"] else "fail"}">{verdict}</p><ul>{reasons}</ul>'),
         ("Per class", table(["class", "precision", "recall", "F1", "support"], per_class)),
         ("Confusion matrix", f'<img alt="confusion matrix" src="{figures["confusion"]}">'),
+        (
+            "Which regions matter (occlusion)",
+            table(
+                ["region blanked", "accuracy lost"], importance[["feature", "score_loss_mean"]].head(6).values.tolist()
+            ),
+        ),
         ("Data", table(["split", "images"], [[k, v["rows"]] for k, v in spec.get("splits", {}).items()])),
     ]
     if "history" in figures:
@@ -191,8 +233,10 @@ def main(params: Params, problem: ImageProblem) -> None:
         }
     )
     history = pd.read_csv(HISTORY) if HISTORY.exists() else None
+    slices = class_slices(actual, predicted, classes)
+    importance = occlusion_importance(lambda x: model.predict(x, batch_size=512, verbose=0), test_x, actual)
 
-    write_text(REPORT_DIR / "index.html", render_report(problem, scores, accuracy, blessing, spec, history))
+    write_text(REPORT_DIR / "index.html", render_report(problem, scores, accuracy, blessing, spec, history, importance))
     with atomic_file(REPORT_DIR / "predictions.csv") as tmp:
         predictions.to_csv(tmp, index=False, float_format="%.4f")
     metrics = {
@@ -202,6 +246,20 @@ def main(params: Params, problem: ImageProblem) -> None:
         "confusion_matrix": {"labels": classes, "matrix": scores["confusion_matrix"]},
         "beats_baselines": blessing["beats_baselines"],
     }
+    for name, frame in (("slices.csv", slices), ("importance.csv", importance)):
+        with atomic_file(REPORT_DIR / name) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.4f")
+    record = {
+        "problem": problem.name,
+        "task": problem.task,
+        "primary_metric": "accuracy",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scores": {"model": metrics["model"], **{k: v for k, v in metrics.items() if k in ("common_sense", "linear")}},
+        "per_class": scores["per_class"],
+        "confusion_matrix": metrics["confusion_matrix"],
+        "blessing": blessing,
+    }
+    write_text(REPORT_DIR / "evaluation.json", json.dumps(record, indent=2) + "\n")
     write_text(REPORT_DIR / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     write_text(BLESSING, json.dumps(blessing, indent=2) + "\n")
     log.info("test accuracy model %.4f; %s", accuracy["model"], "; ".join(blessing["reasons"]))

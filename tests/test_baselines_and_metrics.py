@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM, mean_by_hour_and_workingday
-from tasks.evaluate import decide_blessing
+from tasks.gate import GatePolicy, decide_blessing
 from tasks.metrics import regression_metrics
 
 
@@ -23,8 +23,10 @@ def test_common_sense_baseline_is_the_mean_for_the_same_hour_and_working_day() -
 
 
 def test_blessing_requires_beating_every_baseline() -> None:
-    metrics = {"model": {"rmse": 50.0}, "common_sense": {"rmse": 120.0}, "linear": {"rmse": 45.0}}
-    blessing = decide_blessing(metrics, require_beating_baselines=True)
+    model = {"rmse": 50.0, "mae": 30.0, "r2": 0.8}
+    baselines = {"common_sense": {"rmse": 120.0}, "linear": {"rmse": 45.0}}
+    blessing = decide_blessing(model, baselines, None, GatePolicy(primary_metric="rmse"))
     assert blessing["blessed"] is False
-    assert any("does not beat linear" in r for r in blessing["reasons"])
-    assert decide_blessing(metrics, require_beating_baselines=False)["blessed"] is True
+    assert any("linear baseline" in r and "does not beat it" in r for r in blessing["failed"])
+    lenient = GatePolicy(primary_metric="rmse", require_beating_baselines=False)
+    assert decide_blessing(model, baselines, None, lenient)["blessed"] is True

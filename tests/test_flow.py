@@ -53,7 +53,9 @@ def test_flow_on_an_up_to_date_repo_skips_every_stage_and_keeps_dvc_lock(
     assert state.result()["stages_run"] == []
     assert (pipeline_workspace / "dvc.lock").read_text() == lock_before
     names = [name for name, _ in flow_task_runs(state.state_details.flow_run_id)]
-    assert names == ["collect", "validate", "featurize", "tune", "train", "evaluate", "export", "deploy", "monitor"]
+    assert names == [
+        "collect", "validate", "featurize", "tune", "train", "evaluate", "export", "deploy", "monitor", "report",
+    ]  # fmt: skip
 
 
 def test_flow_from_nothing_gives_the_outputs_dvc_repro_gives(
@@ -76,6 +78,7 @@ def test_flow_from_nothing_gives_the_outputs_dvc_repro_gives(
         "export",
         "deploy",
         "monitor",
+        "report",
     ]
     runs = flow_task_runs(state.state_details.flow_run_id)
     assert all(state_name == "Completed" for _, state_name in runs)

@@ -17,7 +17,7 @@ from tests.conftest import run
 
 pytestmark = pytest.mark.e2e
 
-STAGES = ["collect", "validate", "featurize", "tune", "train", "evaluate", "export", "deploy", "monitor"]
+STAGES = ["collect", "validate", "featurize", "tune", "train", "evaluate", "export", "deploy", "monitor", "report"]
 
 
 def read_json(path: Path) -> dict:

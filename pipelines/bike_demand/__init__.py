@@ -78,6 +78,7 @@ PROBLEM = TabularProblem(
     # are normalised to 0..1, `day` is the day of the year, counts are never negative. `day` places a row in time:
     # a batch covers a few months, so its distribution is not compared with the whole year's.
     extra={
+        "unit": "bikers per hour",  # how reports state errors, in the business's terms
         "calendar_columns": ("day",),
         "value_ranges": {
             "day": (1, 366),

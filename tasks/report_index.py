@@ -1,0 +1,196 @@
+"""report: `reports/index.html`, one page linking the validation, evaluation and drift reports, newest first.
+
+Each entry says what the report concluded (validation passed, model blessed and its headline score, drift found)
+and when it was made. Single-file reports (evaluation, drift) are also kept per run in `reports/history/<kind>/`
+(git-ignored, outside DVC like the model store, the newest `report.keep` of each kind), so the index lists past
+runs too. Data Docs are a folder regenerated each validation: only the current one is linked.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import shutil
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tasks.atomic import write_text
+from tasks.errors import run_stage
+from tasks.lineage import sha256_path
+from tasks.metrics import metric_label
+from tasks.params import Params
+from tasks.report_html import page
+
+REPORTS = Path("reports")
+HISTORY = REPORTS / "history"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str  # validation | evaluation | drift
+    title: str
+    href: str  # relative to reports/
+    created: str  # ISO 8601, UTC
+    status: str  # pass | fail | warn
+    summary: str
+    current: bool = True
+
+
+def _mtime(path: Path) -> str:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def validation_entry(reports: Path) -> Entry | None:
+    """The validation summary page (it links the Data Docs), or the Data Docs themselves when there is none."""
+    summary, docs = _read_json(reports / "validation/summary.json"), reports / "validation/index.html"
+    page = reports / "validation/summary.html"
+    target = page if page.exists() else docs
+    if summary is None or not target.exists():
+        return None
+    text = f"{summary.get('passed', '?')} of {summary.get('evaluated', '?')} checks passed"
+    if summary.get("failed"):
+        text += f", {summary['failed']} failed"
+    if summary.get("warned"):
+        text += f", {summary['warned']} warning(s)"
+    status = "pass" if summary.get("success") else "fail"
+    created = summary.get("run_time") or _mtime(target)
+    href = f"validation/{target.name}"
+    title = "Data validation" + (" (summary, links Data Docs)" if target is page else " (Data Docs)")
+    return Entry("validation", title, href, created, status, text)
+
+
+def evaluation_entry(reports: Path) -> Entry | None:
+    record, report = _read_json(reports / "evaluation/evaluation.json"), reports / "evaluation/index.html"
+    if record is None or not report.exists():
+        return None
+    blessing, primary = record["blessing"], record["primary_metric"]
+    model = record["scores"]["model"][primary]
+    verdict = (
+        "blessed by override" if blessing.get("overridden") else ("blessed" if blessing["blessed"] else "NOT blessed")
+    )
+    champion = record["scores"].get("champion", {}).get(primary)
+    versus = f" vs production {champion:.3f}" if isinstance(champion, int | float) else " (no model in production yet)"
+    status = "warn" if blessing.get("overridden") else ("pass" if blessing["blessed"] else "fail")
+    created = record.get("created_at") or _mtime(report)
+    score = f"{model:.3f}" if isinstance(model, int | float) else "n/a"
+    summary = f"{verdict}; test {metric_label(primary)} {score}{versus}"
+    return Entry(
+        "evaluation", f"Model evaluation: {record['problem']}", "evaluation/index.html", created, status, summary
+    )
+
+
+def drift_entry(reports: Path) -> Entry | None:
+    drift, report = _read_json(reports / "monitoring/drift.json"), reports / "monitoring/drift.html"
+    if drift is None or not report.exists():
+        return None
+    window = drift.get("window", {})
+    if drift.get("status") == "no_data":
+        summary, status = f"no rows arrived in {window.get('from')}..{window.get('to')}", "warn"
+    else:
+        found = "dataset drift" if drift.get("dataset_drift") else "no dataset drift"
+        summary = f"{found}: share {drift.get('drift_share', 0):.2f} of columns drifted"
+        if drift.get("drifted_columns"):
+            summary += f" ({', '.join(drift['drifted_columns'])})"
+        status = "fail" if drift.get("dataset_drift") else "pass"
+    return Entry("drift", "Drift monitoring (Evidently)", "monitoring/drift.html", _mtime(report), status, summary)
+
+
+def archive(entry: Entry, reports: Path, keep: int) -> None:
+    """Copy the entry's report into history/<kind>/ once per distinct content; keep the newest `keep` copies."""
+    source = reports / entry.href
+    folder = reports / "history" / entry.kind
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = sha256_path(source)[:12]
+    if not any(p.name.endswith(f"-{digest}.html") for p in folder.glob("*.html")):
+        stamp = entry.created.replace(":", "").replace("-", "").replace("+0000", "Z")
+        target = folder / f"{stamp}-{digest}.html"
+        shutil.copyfile(source, target)
+        meta = {**asdict(entry), "href": f"history/{entry.kind}/{target.name}", "current": False}
+        write_text(target.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
+    copies = sorted(folder.glob("*.html"), reverse=True)  # names start with the time: newest first
+    for old in copies[keep:]:
+        old.unlink()
+        old.with_suffix(".json").unlink(missing_ok=True)
+
+
+def history_entries(reports: Path, current: list[Entry]) -> list[Entry]:
+    """Archived runs, minus the copies of the current reports (those are listed as current)."""
+    entries = []
+    current_hashes = {sha256_path(reports / e.href)[:12] for e in current if (reports / e.href).is_file()}
+    for meta_path in sorted((reports / "history").glob("*/*.json")):
+        meta = _read_json(meta_path)
+        if meta is None or not (reports / meta["href"]).exists():
+            continue
+        if meta_path.stem.rsplit("-", 1)[-1] in current_hashes:
+            continue
+        entries.append(Entry(**meta))
+    return entries
+
+
+def render_index(entries: list[Entry], production: dict[str, Any] | None, now: str) -> str:
+    """The index page: entries newest first, the current ones marked, and what is in production."""
+    badge = {"pass": ("pass", "✓"), "fail": ("fail", "✗"), "warn": ("warn", "!")}
+    rows = []
+    for e in sorted(entries, key=lambda e: e.created, reverse=True):
+        cls, mark = badge.get(e.status, ("", "?"))
+        label = "current" if e.current else "earlier run"
+        rows.append(
+            f'<tr class="{"current" if e.current else "past"}"><td class="text">{html.escape(e.created)}</td>'
+            f'<td class="text">{html.escape(e.kind)}</td>'
+            f'<td class="text"><a href="{html.escape(e.href)}">{html.escape(e.title)}</a> '
+            f'<span class="muted">({label})</span></td>'
+            f'<td class="text {cls}">{mark} {html.escape(e.summary)}</td></tr>'
+        )
+    table = (
+        "<table><thead><tr><th>made (UTC)</th><th>kind</th><th>report</th><th>conclusion</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        if rows
+        else "<p>No reports yet: run <code>dvc repro</code>.</p>"
+    )
+    if production and production.get("production_version") is not None:
+        deployed = "deployed" if production.get("deployed") else "NOT deployed"
+        reasons = "; ".join(production.get("reasons", []))
+        status = (
+            f"<p>Production: <b>{html.escape(str(production.get('model')))} version "
+            f"{production['production_version']}</b>. Last deploy: {deployed}. {html.escape(reasons)}</p>"
+        )
+    else:
+        status = "<p>Production: nothing deployed yet.</p>"
+    more = (
+        '<p class="muted">Plots of this and other runs: <code>dvc plots show</code> or '
+        "<code>dvc plots diff &lt;rev&gt;</code> (they open offline); metrics: <code>dvc metrics diff</code>.</p>"
+    )
+    style = (
+        ".warn{color:#7a4b00;font-weight:600}tr.past td{background:#fafafa}"
+        "th{text-align:left}td:first-child{white-space:nowrap}"
+    )
+    body = page("Pipeline reports", [("Reports, newest first", table), ("Deployment", status + more)], f"Made {now}.")
+    return body.replace("</style>", style + "</style>", 1)
+
+
+def main() -> None:
+    params = Params.load()
+    keep = params.get("report.keep", int, 20, minimum=1)
+    current = [e for e in (validation_entry(REPORTS), evaluation_entry(REPORTS), drift_entry(REPORTS)) if e]
+    for entry in current:
+        if entry.kind != "validation":  # Data Docs are a folder, regenerated each run
+            archive(entry, REPORTS, keep)
+    receipt = _read_json(Path("data/deploy/receipt.json"))
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    write_text(REPORTS / "index.html", render_index(current + history_entries(REPORTS, current), receipt, now))
+    log.info("reports/index.html: %s", ", ".join(f"{e.kind} ({e.status})" for e in current) or "no reports yet")
+
+
+if __name__ == "__main__":
+    run_stage("report", main)

@@ -1,0 +1,170 @@
+"""The gate on real models: a champion is deployed, a deliberately worse candidate (one epoch) is refused and
+production stays as it was, then an explicit override deploys it and says so in the report and the model card.
+
+Runs train -> evaluate -> export -> deploy in-process (TensorFlow imported once) in a temporary workspace whose
+features are built from the bundled source, so it needs no earlier `dvc repro`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+from pipelines import load_problem
+from tasks.collect import parse_as_of, select_before
+from tasks.evaluation_report import numbers_by_key
+from tasks.featurize import fit_feature_spec, split_by_time
+from tasks.sources import read_sources
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parent.parent
+PRODUCTION = Path("data/model_store/bike_demand/production.json")
+
+
+def write_features(root: Path, params: dict[str, Any]) -> None:
+    """data/features/ as featurize makes it, from the bundled source (collect and validate are not under test)."""
+    problem = load_problem(params["problem"])
+    frame, _ = read_sources(str(REPO / params["collect"]["source"]))
+    frame = select_before(frame, problem, parse_as_of(params["collect"]["as_of"]))[problem.model_columns]
+    splits = split_by_time(frame, problem.timestamp, **params["featurize"])
+    spec = fit_feature_spec(splits["train"], problem)
+    out = root / "data/features"
+    out.mkdir(parents=True)
+    for name, part in splits.items():
+        part.to_parquet(out / f"{name}.parquet", index=False)
+    (out / "spec.json").write_text(json.dumps(spec))
+
+
+def run(root: Path, params: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """Write params.yaml with dotted `changes` (train__epochs=1), run train..deploy, return what they wrote."""
+    import tasks.deploy
+    import tasks.evaluate
+    import tasks.export
+    import tasks.train
+
+    edited = json.loads(json.dumps(params))
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split("__")
+        node = edited
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    (root / "params.yaml").write_text(yaml.safe_dump(edited))
+    with contextlib.chdir(root):
+        before = PRODUCTION.read_bytes() if PRODUCTION.exists() else None
+        for stage in (tasks.train, tasks.evaluate, tasks.export, tasks.deploy):
+            stage.main()
+        return {
+            "production_before": before,
+            "production_after": PRODUCTION.read_bytes(),
+            "versions": sorted(p.name for p in PRODUCTION.parent.iterdir() if p.name.isdigit()),
+            "metrics": json.loads(Path("reports/evaluation/metrics.json").read_text()),
+            "blessing": json.loads(Path("data/evaluation/blessing.json").read_text()),
+            "receipt": json.loads(Path("data/deploy/receipt.json").read_text()),
+            "card": json.loads(Path("data/export/model_card.json").read_text()),
+            "html": Path("reports/evaluation/index.html").read_text(),
+        }
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
+    root = tmp_path_factory.mktemp("gate")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["evaluate"]["permutation_repeats"] = 2
+    params["train"].update(epochs=40, patience=10)
+    write_features(root, params)
+    results = {"champion": run(root, params)}
+    results["worse"] = run(root, params, train__epochs=1)
+    results["override"] = run(
+        root,
+        params,
+        train__epochs=1,
+        evaluate__gate__override=True,
+        evaluate__gate__override_reason="test: deploy the one-epoch model on purpose",
+    )
+    results["root"] = {"path": root}
+    yield results
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_first_model_is_deployed_without_a_champion(runs: dict[str, dict[str, Any]]) -> None:
+    first = runs["champion"]
+    assert first["blessing"]["blessed"] and first["blessing"]["champion"] is None
+    assert first["receipt"]["deployed"] and first["receipt"]["production_version"] == 1
+
+
+def test_worse_candidate_is_refused_and_production_is_unchanged(runs: dict[str, dict[str, Any]]) -> None:
+    worse = runs["worse"]
+    assert not worse["blessing"]["blessed"]
+    assert worse["blessing"]["champion"]["version"] == 1
+    assert any(r.startswith("vs production version 1: RMSE") and "exceeds" in r for r in worse["blessing"]["failed"])
+    assert worse["metrics"]["model"]["rmse"] > worse["metrics"]["champion"]["rmse"]
+    assert not worse["receipt"]["deployed"]
+    assert worse["receipt"]["production_version"] == 1
+    assert worse["production_after"] == worse["production_before"]
+    assert worse["versions"] == ["1"]
+    assert "NOT BLESSED" in worse["html"]
+
+
+def test_champion_is_scored_as_served_on_the_same_test_rows(runs: dict[str, dict[str, Any]]) -> None:
+    # the champion of the second run is the first run's model: its SavedModel must score what its Keras model did
+    champion = runs["worse"]["metrics"]["champion"]
+    assert champion["rmse"] == pytest.approx(runs["champion"]["metrics"]["model"]["rmse"], rel=1e-5)
+
+
+def test_report_numbers_equal_metrics_json_on_a_real_run(runs: dict[str, dict[str, Any]]) -> None:
+    worse = runs["worse"]
+    shown = numbers_by_key(worse["html"])
+    expected = {f"{n}.{m}": v for n, s in worse["metrics"].items() if isinstance(s, dict) for m, v in s.items()}
+    assert set(shown) == set(expected)
+    for key, value in expected.items():
+        assert float(shown[key]) == pytest.approx(value, abs=0.0005), key
+
+
+def test_override_deploys_and_is_recorded_in_report_card_and_receipt(runs: dict[str, dict[str, Any]]) -> None:
+    over = runs["override"]
+    reason = "test: deploy the one-epoch model on purpose"
+    assert over["blessing"]["overridden"] and over["blessing"]["failed"]
+    assert over["receipt"]["deployed"] and over["receipt"]["production_version"] == 2
+    assert over["receipt"]["override_reason"] == reason
+    assert over["card"]["gate_override"] == {"overridden": True, "reason": reason}
+    assert "BLESSED BY OVERRIDE" in over["html"] and reason in over["html"]
+    assert json.loads(over["production_after"])["version"] == 2
+
+
+def test_every_baseline_is_scored_and_the_report_says_by_how_much_it_is_beaten(runs: dict[str, dict[str, Any]]) -> None:
+    first = runs["champion"]
+    assert {"model", "common_sense", "mean", "linear"} <= set(first["metrics"])
+    for name in ("common_sense", "mean", "linear"):
+        assert first["metrics"]["model"]["rmse"] < first["metrics"][name]["rmse"]
+        assert f"{name} baseline: RMSE" in first["html"]
+    assert first["html"].count("% better</td>") >= 3
+
+
+def test_a_champion_whose_inputs_no_longer_match_fails_the_gate_with_the_reason(runs: dict[str, Any]) -> None:
+    from tasks.champion import champion_identity
+    from tasks.evaluate import score_champion
+    from tasks.gate import GatePolicy, decide_blessing
+    from tasks.metrics import regression_metrics
+    from tasks.model_store import ModelStore
+
+    root = runs["root"]["path"]
+    spec = json.loads((root / "data/features/spec.json").read_text())
+    test = pd.read_parquet(root / "data/features/test.parquet")
+    del spec["numeric"]["windspeed"]  # as if a feature had been dropped since the champion was trained
+
+    champion = champion_identity(ModelStore(root / "data/model_store", "bike_demand"))
+    scored = score_champion(champion, test, spec, test["bikers"].to_numpy(), regression_metrics, "regression")
+
+    assert scored["version"] == 2 and "metrics" not in scored
+    assert "its inputs differ from the current features (it needs ['windspeed']" in scored["error"]
+    blessing = decide_blessing({"rmse": 1.0, "mae": 1.0, "r2": 1.0}, {}, scored, GatePolicy(primary_metric="rmse"))
+    assert not blessing["blessed"] and "could not be scored" in blessing["failed"][0]

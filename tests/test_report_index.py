@@ -1,0 +1,108 @@
+"""reports/index.html: links every report that exists, newest first, with its conclusion; keeps past runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tasks.report_index import (
+    archive,
+    drift_entry,
+    evaluation_entry,
+    history_entries,
+    render_index,
+    validation_entry,
+)
+
+
+def write(path: Path, text: str, mtime: float | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+
+
+def evaluation(reports: Path, created: str, rmse: float, blessed: bool, body: str = "<html>eval</html>") -> None:
+    record = {
+        "problem": "bike_demand",
+        "primary_metric": "rmse",
+        "created_at": created,
+        "scores": {"model": {"rmse": rmse}, "champion": {"rmse": 60.0}},
+        "blessing": {"blessed": blessed, "overridden": False},
+    }
+    write(reports / "evaluation/evaluation.json", json.dumps(record))
+    write(reports / "evaluation/index.html", body)
+
+
+@pytest.fixture
+def reports(tmp_path: Path) -> Path:
+    reports = tmp_path / "reports"
+    write(reports / "validation/summary.json", json.dumps({"success": True, "evaluated": 51, "passed": 51}))
+    write(reports / "validation/index.html", "<html>docs</html>", mtime=1_700_000_000)  # 2023-11-14
+    evaluation(reports, "2025-06-01T10:00:00+00:00", 61.2345, blessed=False)
+    drift = {"status": "measured", "dataset_drift": True, "drift_share": 0.55, "drifted_columns": ["temp"]}
+    write(reports / "monitoring/drift.json", json.dumps(drift))
+    write(reports / "monitoring/drift.html", "<html>drift</html>", mtime=1_750_000_000)  # 2025-06-15
+    return reports
+
+
+def entries(reports: Path) -> list:
+    return [e for e in (validation_entry(reports), evaluation_entry(reports), drift_entry(reports)) if e]
+
+
+def test_index_links_each_report_newest_first_with_its_conclusion(reports: Path) -> None:
+    page = render_index(entries(reports), {"model": "m", "production_version": 3, "deployed": False}, "now")
+    links = re.findall(r'<a href="([^"]+)">', page)
+    assert links == ["monitoring/drift.html", "evaluation/index.html", "validation/index.html"]
+    assert "NOT blessed; test RMSE 61.234 vs production 60.000" in page
+    assert "51 of 51 checks passed" in page
+    assert "dataset drift: share 0.55 of columns drifted (temp)" in page
+    assert "m version 3" in page
+    assert all((reports / href).exists() for href in links)
+
+
+def test_missing_reports_are_left_out_not_linked(tmp_path: Path) -> None:
+    assert entries(tmp_path) == []
+    assert "No reports yet" in render_index([], None, "now")
+
+
+def test_each_run_is_archived_once_and_listed_as_an_earlier_run_after_a_new_one(reports: Path) -> None:
+    first = evaluation_entry(reports)
+    archive(first, reports, keep=5)
+    archive(first, reports, keep=5)  # same content: no second copy
+    assert len(list((reports / "history/evaluation").glob("*.html"))) == 1
+    assert history_entries(reports, entries(reports)) == []  # the copy of the current report is not listed twice
+
+    evaluation(reports, "2025-07-01T10:00:00+00:00", 55.0, blessed=True, body="<html>second run</html>")
+    current = entries(reports)
+    archive(evaluation_entry(reports), reports, keep=5)
+    past = history_entries(reports, current)
+    assert [(e.created, e.current) for e in past] == [("2025-06-01T10:00:00+00:00", False)]
+    assert (reports / past[0].href).read_text() == "<html>eval</html>"
+
+    page = render_index(current + past, None, "now")
+    evaluations = re.findall(r'<a href="((?:evaluation|history/evaluation)[^"]+)">', page)
+    assert evaluations[0] == "evaluation/index.html" and evaluations[1].startswith("history/evaluation/20250601T")
+
+
+def test_archive_keeps_only_the_newest_copies(reports: Path) -> None:
+    for day in range(1, 5):
+        evaluation(reports, f"2025-06-0{day}T10:00:00+00:00", 60.0 + day, blessed=True, body=f"<html>{day}</html>")
+        archive(evaluation_entry(reports), reports, keep=2)
+    kept = sorted(p.name[:9] for p in (reports / "history/evaluation").glob("*.html"))
+    assert kept == ["20250603T", "20250604T"]
+    assert len(list((reports / "history/evaluation").glob("*.json"))) == 2
+
+
+def test_validation_links_its_summary_page_when_there_is_one_and_uses_its_run_time(reports: Path) -> None:
+    summary = {"success": False, "evaluated": 60, "passed": 58, "failed": 2, "run_time": "2025-07-01T00:00:00+00:00"}
+    write(reports / "validation/summary.json", json.dumps(summary))
+    write(reports / "validation/summary.html", "<html>summary</html>")
+    entry = validation_entry(reports)
+    assert entry.href == "validation/summary.html"
+    assert entry.created == "2025-07-01T00:00:00+00:00"
+    assert (entry.status, entry.summary) == ("fail", "58 of 60 checks passed, 2 failed")
