@@ -12,6 +12,7 @@ import html
 import json
 import logging
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +173,8 @@ def main(params: Params, problem: ImageProblem) -> None:
     images = read_table(RAW_DIR / "images.parquet", "collect")
     manifest = json.loads((RAW_DIR / "manifest.json").read_text())
     checks = validate_images(images, manifest, problem, policy)
-    outcome = summary(checks)
+    outcome = {"source": str(RAW_DIR / "images.parquet"), "run_time": datetime.now(UTC).isoformat(timespec="seconds")}
+    outcome |= summary(checks)
     counts = {str(k): int(v) for k, v in images.groupby("split").size().items()}
     with atomic_dir(REPORT_DIR) as docs:
         (docs / "index.html").write_text(render_report(checks, problem, counts))

@@ -44,7 +44,7 @@ def read_json(path: Path) -> dict:
 def test_one_parameter_runs_every_stage_on_images(image_workspace: Path) -> None:
     log = (image_workspace / "exp_run.log").read_text()
     assert re.findall(r"Running stage '(\w+)'", log) == [
-        "collect", "validate", "featurize", "tune", "train", "evaluate", "export", "deploy", "monitor",
+        "collect", "validate", "featurize", "tune", "train", "evaluate", "export", "deploy", "monitor", "report",
     ]  # fmt: skip
     assert yaml.safe_load((image_workspace / "params.yaml").read_text())["problem"] == "fashion_mnist"
     manifest = read_json(image_workspace / "data/raw/manifest.json")
@@ -71,6 +71,12 @@ def test_evaluation_has_accuracy_per_class_scores_and_confusion_matrix(image_wor
     assert (predictions["actual"] == predictions["predicted"]).mean() == pytest.approx(metrics["model"]["accuracy"])
     report = (image_workspace / "reports/evaluation/index.html").read_text()
     assert "Confusion matrix" in report and report.count("data:image/png;base64,") >= 2
+    record = read_json(image_workspace / "reports/evaluation/evaluation.json")
+    assert record["primary_metric"] == "accuracy" and record["scores"]["model"] == metrics["model"]
+    importance = pd.read_csv(image_workspace / "reports/evaluation/importance.csv")
+    assert len(importance) == 16 and importance["score_loss_mean"].iloc[0] > 0  # some region matters
+    index = (image_workspace / "reports/index.html").read_text()
+    assert "Model evaluation: fashion_mnist" in index
 
 
 def test_training_artefacts_and_history(image_workspace: Path) -> None:
