@@ -1,8 +1,8 @@
 """params.yaml: loading and typed access that names the key when a value is wrong.
 
-`problem:` picks a definition in pipelines/; the problem's own file `problems/<problem>.yaml` (when it exists)
+`problem:` picks a definition in pipelines/; the problem's own file `pipelines/<problem>/params.yaml` (when it exists)
 overrides the stage sections of params.yaml key by key, so one parameter switches the whole DAG to another problem
-with the knobs that suit it. dvc.yaml lists `problems/${problem}.yaml` among each stage's params, so DVC re-runs
+with the knobs that suit it. dvc.yaml lists `pipelines/${problem}/params.yaml` among each stage's params, so DVC re-runs
 exactly the stages whose effective params changed.
 """
 
@@ -16,7 +16,7 @@ import yaml
 from tasks.errors import PipelineError
 
 PARAMS_FILE = Path("params.yaml")
-PROBLEMS_DIR = Path("problems")
+PIPELINES_DIR = Path("pipelines")  # a problem's own params: pipelines/<problem>/params.yaml
 _MISSING = object()
 
 
@@ -39,7 +39,7 @@ class Params:
         if not isinstance(data, dict):
             raise PipelineError(f"{path}: expected a mapping of stage sections at the top level")
         problem = data.get("problem")
-        overrides = path.parent / PROBLEMS_DIR / f"{problem}.yaml"
+        overrides = path.parent / PIPELINES_DIR / str(problem) / "params.yaml"
         if isinstance(problem, str) and overrides.is_file():
             return cls(apply_problem_overrides(data, _read_mapping(overrides), overrides), f"{path} + {overrides}")
         return cls(data, path)

@@ -1,7 +1,7 @@
 """tune: an optional hyper-parameter search (Optuna, TPE sampler) over the `train` section; the next training
 uses the best trial.
 
-The search space lives in params.yaml (`tune.space`, per problem overridable in problems/<problem>.yaml): each key
+The search space lives in params.yaml (`tune.space`; per problem in pipelines/<problem>/params.yaml): each key
 is a `train.*` key, given as `{low, high}` (floats; `log: true` for a log scale; two integers search integers) or
 `{choices: [...]}`. Each trial trains `tune.epochs` epochs (EarlyStopping with train.patience) on the train split
 and is scored by its best validation loss; the test split is never looked at.

@@ -22,15 +22,16 @@ SAMPLE = REPO / "data/sources/fashion-mnist-sample"
 
 
 def make_workspace(root: Path, train: dict[str, Any], every_nth_image: int = 1) -> Path:
-    """params.yaml (problem: fashion_mnist), problems/ with `train` merged in, and data/features from the sample."""
+    """params.yaml (problem: fashion_mnist), its params with `train` merged in, data/features from the sample."""
     shutil.copy2(REPO / "params.yaml", root / "params.yaml")
-    shutil.copytree(REPO / "problems", root / "problems")
+    (root / "pipelines/fashion_mnist").mkdir(parents=True)
+    shutil.copy2(REPO / "pipelines/fashion_mnist/params.yaml", root / "pipelines/fashion_mnist/params.yaml")
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["problem"] = "fashion_mnist"
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    overrides = yaml.safe_load((root / "problems/fashion_mnist.yaml").read_text())
+    overrides = yaml.safe_load((root / "pipelines/fashion_mnist/params.yaml").read_text())
     overrides["train"].update(train)
-    (root / "problems/fashion_mnist.yaml").write_text(yaml.safe_dump(overrides, sort_keys=False))
+    (root / "pipelines/fashion_mnist/params.yaml").write_text(yaml.safe_dump(overrides, sort_keys=False))
     splits = split_images(read_image_source(str(SAMPLE), PROBLEM)[0], 0.1, seed=0)
     splits["train"] = splits["train"].iloc[::every_nth_image]
     features = root / "data/features"

@@ -23,7 +23,7 @@ FAST_CNN = {"epochs": 6, "patience": 3, "filters": [16, 32], "dense_units": 64, 
 @pytest.fixture(scope="module")
 def image_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     workspace = copy_repository(tmp_path_factory.mktemp("images"), {})
-    problem_file = workspace / "problems/fashion_mnist.yaml"
+    problem_file = workspace / "pipelines/fashion_mnist/params.yaml"
     overrides = yaml.safe_load(problem_file.read_text())
     overrides["train"].update(FAST_CNN)
     # A six-epoch model on 1,440 images need not beat the pixel logistic regression yet (the default 30 epochs do);

@@ -48,14 +48,14 @@ def test_repository_params_are_valid() -> None:
 
 def test_problem_file_overrides_stage_sections_key_by_key(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text("problem: images\ntrain: {epochs: 3, seed: 1}\ncollect: {source: a.csv}\n")
-    (tmp_path / "problems").mkdir()
-    (tmp_path / "problems/images.yaml").write_text("train: {epochs: 9, filters: [8, 16]}\n")
+    (tmp_path / "pipelines/images").mkdir(parents=True)
+    (tmp_path / "pipelines/images/params.yaml").write_text("train: {epochs: 9, filters: [8, 16]}\n")
     params = Params.load(tmp_path / "params.yaml")
     assert params.get("train.epochs", int) == 9
     assert params.get("train.seed", int) == 1  # not overridden: params.yaml's value stays
     assert params.get("train.filters", list) == [8, 16]
     assert params.get("collect.source", str) == "a.csv"
-    assert "problems/images.yaml" in params.source
+    assert "pipelines/images/params.yaml" in params.source
 
 
 def test_problem_without_a_file_uses_params_yaml_alone(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_problem_without_a_file_uses_params_yaml_alone(tmp_path: Path) -> None:
 
 def test_problem_file_may_not_switch_the_problem(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text("problem: images\n")
-    (tmp_path / "problems").mkdir()
-    (tmp_path / "problems/images.yaml").write_text("problem: other\n")
-    with pytest.raises(PipelineError, match=r"problems/images.yaml: may not set 'problem'"):
+    (tmp_path / "pipelines/images").mkdir(parents=True)
+    (tmp_path / "pipelines/images/params.yaml").write_text("problem: other\n")
+    with pytest.raises(PipelineError, match=r"pipelines/images/params.yaml: may not set 'problem'"):
         Params.load(tmp_path / "params.yaml")

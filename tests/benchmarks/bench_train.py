@@ -58,10 +58,10 @@ def prepare_workspace(root: Path, source: str, train_images: int, hp: dict) -> N
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["problem"] = "fashion_mnist"
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    (root / "problems").mkdir()
-    overrides = yaml.safe_load((REPO / "problems/fashion_mnist.yaml").read_text())
+    (root / "pipelines/fashion_mnist").mkdir(parents=True)
+    overrides = yaml.safe_load((REPO / "pipelines/fashion_mnist/params.yaml").read_text())
     overrides["train"].update(hp)
-    (root / "problems/fashion_mnist.yaml").write_text(yaml.safe_dump(overrides))
+    (root / "pipelines/fashion_mnist/params.yaml").write_text(yaml.safe_dump(overrides))
     splits = split_images(read_image_source(source, PROBLEM)[0], 0.1, seed=0)
     splits["train"] = splits["train"].iloc[:train_images]
     (root / "data/features").mkdir(parents=True)
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         workspace = Path(scratch)
         prepare_workspace(workspace, args.source, args.train_images, hp)
-        full_hp = {**yaml.safe_load((workspace / "problems/fashion_mnist.yaml").read_text())["train"], **hp}
+        full_hp = {**yaml.safe_load((workspace / "pipelines/fashion_mnist/params.yaml").read_text())["train"], **hp}
         plain, stage = [], []
         for _ in range(args.repeats):
             plain.append(run_plain(workspace, full_hp))

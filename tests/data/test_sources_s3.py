@@ -234,7 +234,7 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
     for day in (1, 2):
         upload_day(client, bucket, bike_frame, day)
     work = tmp_path / "ws"
-    for folder in ("tasks", "pipelines", "problems"):  # problems/: per-problem params every stage lists
+    for folder in ("tasks", "pipelines"):  # pipelines/<problem>/params.yaml: per-problem params every stage lists
         shutil.copytree(REPO / folder, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["collect"] |= {"source": f"s3://{bucket}/bike/", "as_of": "2011-12-31"}
