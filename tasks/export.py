@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,18 +46,33 @@ def max_reload_difference(savedmodel_dir: Path, keras_predictions: np.ndarray, i
 
 
 def model_card(spec: dict[str, Any], params: Params, reload_difference: float) -> dict[str, Any]:
-    """Lineage and evaluation of the exported model; a gate override is stated at the top level, not only inside
-    the blessing, so no reader misses it."""
+    """The model card of a tabular model: raw feature columns in, the target out."""
+    return card_with_lineage(
+        spec,
+        params,
+        reload_difference,
+        inputs={
+            "numeric": list(spec["numeric"]),
+            "categorical": {k: v["dtype"] for k, v in spec["categorical"].items()},
+        },
+        output={"name": "output_0", "meaning": spec["target"]},
+    )
+
+
+def card_with_lineage(
+    spec: dict[str, Any], params: Params, reload_difference: float, inputs: dict[str, Any], output: dict[str, Any]
+) -> dict[str, Any]:
+    """Lineage and evaluation of the exported model, for any problem; `inputs`/`output` describe its signature.
+
+    A gate override is stated at the top level, not only inside the blessing, so no reader misses it.
+    """
     blessing = json.loads(BLESSING.read_text()) if BLESSING.exists() else None
     return {
         "model": spec["problem"],
         "task": spec["task"],
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "inputs": {
-            "numeric": list(spec["numeric"]),
-            "categorical": {k: v["dtype"] for k, v in spec["categorical"].items()},
-        },
-        "output": {"name": "output_0", "meaning": spec["target"]},
+        "inputs": inputs,
+        "output": output,
         "lineage": {
             "git": git_revision(),
             "data": {p.name: sha256_path(p) for p in sorted(FEATURES_DIR.glob("*")) if p.is_file()},
@@ -73,6 +89,41 @@ def model_card(spec: dict[str, Any], params: Params, reload_difference: float) -
     }
 
 
+def write_checked_export(
+    write_savedmodel: Callable[[Path], None],
+    inputs: dict[str, Any],
+    keras_predictions: np.ndarray,
+    tolerance: float,
+    card: Callable[[float], dict[str, Any]],
+) -> float:
+    """Export into a temporary folder, reload it, and replace data/export only if it serves what Keras predicts.
+
+    Returns the largest absolute difference; above `tolerance` a PipelineError leaves the last good export.
+    """
+    with atomic_dir(OUT_DIR) as tmp:
+        write_savedmodel(tmp / "savedmodel")
+        difference = max_reload_difference(tmp / "savedmodel", keras_predictions, inputs)
+        if difference > tolerance:
+            raise PipelineError(
+                f"export: the reloaded SavedModel differs from the Keras model by {difference:.3g} on the test "
+                f"split (export.tolerance is {tolerance}); the previous export was kept"
+            )
+        (tmp / "model_card.json").write_text(json.dumps(card(difference), indent=2) + "\n")
+    return difference
+
+
+def load_trained_model(params: Params) -> tuple[float, dict[str, Any], Any, dict[str, Any]]:
+    """`export.tolerance`, the feature spec, the trained Keras model and the test split as the model's inputs."""
+    tolerance = params.get("export.tolerance", float, minimum=0.0)
+    if not MODEL.exists():
+        raise PipelineError(f"{MODEL}: not found; run the train stage first")
+    spec = read_spec()
+
+    import keras
+
+    return tolerance, spec, keras.models.load_model(MODEL), model_inputs(read_split("test"), spec)
+
+
 def main() -> None:
     params = Params.load()
     problem = load_problem(params.get("problem", str))
@@ -80,27 +131,15 @@ def main() -> None:
         from tasks import image_export
 
         return image_export.main(params, problem)
-    tolerance = params.get("export.tolerance", float, minimum=0.0)
-    if not MODEL.exists():
-        raise PipelineError(f"{MODEL}: not found; run the train stage first")
-    spec = read_spec()
-    test = read_split("test")
-
-    import keras
-
-    model = keras.models.load_model(MODEL)
-    inputs = model_inputs(test, spec)
+    tolerance, spec, model, inputs = load_trained_model(params)
     keras_predictions = np.asarray(model.predict(inputs, verbose=0))
-    with atomic_dir(OUT_DIR) as tmp:
-        export_savedmodel(model, tmp / "savedmodel")
-        difference = max_reload_difference(tmp / "savedmodel", keras_predictions, inputs)
-        if difference > tolerance:
-            raise PipelineError(
-                f"export: the reloaded SavedModel differs from the Keras model by {difference:.3g} on the test "
-                f"split (export.tolerance is {tolerance}); the previous export was kept"
-            )
-        card = model_card(spec, params, difference)
-        (tmp / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    difference = write_checked_export(
+        lambda target: export_savedmodel(model, target),
+        inputs,
+        keras_predictions,
+        tolerance,
+        lambda diff: model_card(spec, params, diff),
+    )
     log.info("exported SavedModel; reload differs from Keras by at most %.3g", difference)
 
 

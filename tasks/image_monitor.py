@@ -56,22 +56,14 @@ def measure_image_drift(
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
+    from tasks.monitor import drift_results
+
     definition = DataDefinition(numerical_columns=list(STATISTICS))
     snapshot = Report([DataDriftPreset(drift_share=drift_share)], include_tests=True).run(
         current_data=Dataset.from_pandas(current, data_definition=definition),
         reference_data=Dataset.from_pandas(reference, data_definition=definition),
     )
-    share, drifted = 0.0, []
-    for metric in snapshot.dict()["metrics"]:
-        name = str(metric.get("metric_name", ""))
-        value = metric.get("value")
-        if name.startswith("DriftedColumnsCount"):
-            share = float(value["share"])
-        elif name.startswith("ValueDrift"):
-            column = name.split("column=", 1)[1].split(",", 1)[0]
-            threshold = float(name.rsplit("threshold=", 1)[1].rstrip(")"))
-            if (value < threshold) if "p_value" in name else (value >= threshold):
-                drifted.append(column)
+    share, drifted = drift_results(snapshot)
     return {
         "drift_share": share,
         "drift_share_threshold": drift_share,

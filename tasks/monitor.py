@@ -34,6 +34,24 @@ def current_window(frame: pd.DataFrame, problem: TabularProblem, start: pd.Times
     return frame.loc[(stamps >= start) & (stamps < end)].assign(**{problem.timestamp: stamps})
 
 
+def drift_results(snapshot: Any) -> tuple[float, list[str]]:
+    """(share of drifted columns, drifted column names) from an Evidently DataDriftPreset snapshot."""
+    drifted, share = [], 0.0
+    for metric in snapshot.dict()["metrics"]:
+        name = str(metric.get("metric_name", ""))
+        value = metric.get("value")
+        if name.startswith("DriftedColumnsCount"):
+            share = float(value["share"])
+        elif name.startswith("ValueDrift"):
+            column = name.split("column=", 1)[1].split(",", 1)[0]
+            threshold = float(name.rsplit("threshold=", 1)[1].rstrip(")"))
+            # Evidently reports a p-value for statistical tests (drift when below the threshold)
+            # and a distance for distance metrics (drift when above it).
+            if (value < threshold) if "p_value" in name else (value >= threshold):
+                drifted.append(column)
+    return share, sorted(drifted)
+
+
 def measure_drift(
     reference: pd.DataFrame, current: pd.DataFrame, problem: TabularProblem, drift_share: float
 ) -> tuple[dict[str, Any], Any]:
@@ -50,20 +68,7 @@ def measure_drift(
         current_data=Dataset.from_pandas(current[columns].reset_index(drop=True), data_definition=definition),
         reference_data=Dataset.from_pandas(reference[columns].reset_index(drop=True), data_definition=definition),
     )
-    drifted, share = [], 0.0
-    for metric in snapshot.dict()["metrics"]:
-        name = str(metric.get("metric_name", ""))
-        value = metric.get("value")
-        if name.startswith("DriftedColumnsCount"):
-            share = float(value["share"])
-        elif name.startswith("ValueDrift"):
-            column = name.split("column=", 1)[1].split(",", 1)[0]
-            threshold = float(name.rsplit("threshold=", 1)[1].rstrip(")"))
-            # Evidently reports a p-value for statistical tests (drift when below the threshold)
-            # and a distance for distance metrics (drift when above it).
-            is_p_value = "p_value" in name
-            if (value < threshold) if is_p_value else (value >= threshold):
-                drifted.append(column)
+    share, drifted = drift_results(snapshot)
     summary = {
         "drift_share": share,
         "drift_share_threshold": drift_share,
