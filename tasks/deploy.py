@@ -91,7 +91,11 @@ def deploy(
         return {"deployed": True, "reasons": [reason], "production_version": current["version"], "new_version": False}
     version, created = store.add_version(
         export_dir / "savedmodel",
-        {"model_card.json": export_dir / "model_card.json", "blessing.json": BLESSING},
+        {
+            "model_card.json": export_dir / "model_card.json",
+            # the blessing this deploy was decided on, not whatever file the working directory holds
+            "blessing.json": (json.dumps(blessing, indent=2) + "\n").encode(),
+        },
     )
     if current and current["version"] == version:
         reason = f"version {version} holds this exact model and is already in production"

@@ -51,10 +51,11 @@ class ModelStore:
         """The version whose SavedModel has this content fingerprint, if any."""
         return next((v for v in self.versions() if self.fingerprint(v) == fingerprint), None)
 
-    def add_version(self, savedmodel: Path, extra_files: dict[str, Path]) -> tuple[int, bool]:
+    def add_version(self, savedmodel: Path, extra_files: dict[str, Path | bytes]) -> tuple[int, bool]:
         """Store `savedmodel` as a new version (or return the existing one with identical content).
 
-        Returns (version, created). `extra_files` are copied into the version's `assets.extra/`.
+        Returns (version, created). `extra_files` go into the version's `assets.extra/`: a Path is copied, bytes
+        are written as they are.
         """
         fingerprint = content_fingerprint(savedmodel)
         existing = self.find(fingerprint)
@@ -66,8 +67,11 @@ class ModelStore:
             shutil.copytree(savedmodel, staging, dirs_exist_ok=True)
             extra = staging / "assets.extra"
             extra.mkdir(exist_ok=True)
-            for name, path in extra_files.items():
-                shutil.copy2(path, extra / name)
+            for name, content in extra_files.items():
+                if isinstance(content, bytes):
+                    (extra / name).write_bytes(content)
+                else:
+                    shutil.copy2(content, extra / name)
             (staging / FINGERPRINT).write_text(fingerprint + "\n")
             version = max(self.versions(), default=0) + 1
             staging.rename(self.version_dir(version))

@@ -3,7 +3,6 @@ from pathlib import Path
 
 import pytest
 
-import tasks.deploy as deploy_stage
 from tasks.deploy import deploy
 from tasks.model_store import ModelStore
 
@@ -17,24 +16,17 @@ def fake_export(root: Path, weights: bytes) -> Path:
     return root
 
 
-@pytest.fixture
-def blessing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "blessing.json"
-    path.write_text(json.dumps({"blessed": True, "reasons": ["beats baselines"]}))
-    monkeypatch.setattr(deploy_stage, "BLESSING", path)
-    return path
-
-
-def test_blessed_model_becomes_version_one_in_production(tmp_path: Path, blessing_file: Path) -> None:
+def test_blessed_model_becomes_version_one_in_production(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
     receipt = deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True, "reasons": ["ok"]})
     assert receipt["deployed"] and receipt["production_version"] == 1
     assert store.production()["version"] == 1
     assert (tmp_path / "store/bikes/1/saved_model.pb").is_file()
-    assert (tmp_path / "store/bikes/1/assets.extra/blessing.json").is_file()
+    stored = json.loads((tmp_path / "store/bikes/1/assets.extra/blessing.json").read_text())
+    assert stored == {"blessed": True, "reasons": ["ok"]}  # the blessing this deploy was decided on
 
 
-def test_unblessed_model_is_refused_and_production_stays(tmp_path: Path, blessing_file: Path) -> None:
+def test_unblessed_model_is_refused_and_production_stays(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
     deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True, "reasons": ["ok"]})
     pointer_before = (tmp_path / "store/bikes/production.json").read_bytes()
@@ -48,7 +40,7 @@ def test_unblessed_model_is_refused_and_production_stays(tmp_path: Path, blessin
     assert (tmp_path / "store/bikes/production.json").read_bytes() == pointer_before
 
 
-def test_same_weights_reuse_their_version(tmp_path: Path, blessing_file: Path) -> None:
+def test_same_weights_reuse_their_version(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
     deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True})
     again = fake_export(tmp_path / "e1b", b"w1")
@@ -58,7 +50,7 @@ def test_same_weights_reuse_their_version(tmp_path: Path, blessing_file: Path) -
     assert receipt["production_version"] == 1 and receipt["new_version"] is False
 
 
-def test_new_model_gets_the_next_version_and_remembers_the_previous(tmp_path: Path, blessing_file: Path) -> None:
+def test_new_model_gets_the_next_version_and_remembers_the_previous(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
     deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True})
     deploy(store, fake_export(tmp_path / "e2", b"w2"), {"blessed": True})
