@@ -21,12 +21,12 @@ import pandas as pd
 
 from pipelines.problem import ImageProblem
 from tasks.atomic import atomic_dir
+from tasks.collect import OUT_DIR
 from tasks.errors import PipelineError
 from tasks.idx import read_idx
 from tasks.image_tables import to_table
 from tasks.params import Params
 
-OUT_DIR = Path("data/raw")
 HTTP_TIMEOUT_S = 60
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ import html
 import json
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,14 +27,11 @@ import pandas as pd
 from pipelines.problem import ImageProblem
 from tasks.atomic import atomic_file, write_text
 from tasks.errors import PipelineError
+from tasks.evaluate import BLESSING, HISTORY, MODEL, REPORT_DIR
 from tasks.image_tables import to_arrays
 from tasks.params import Params
 from tasks.report_html import figure_to_data_uri, page, table
 
-MODEL = Path("data/model/model.keras")
-HISTORY = Path("data/model/history.csv")
-REPORT_DIR = Path("reports/evaluation")
-BLESSING = Path("data/evaluation/blessing.json")
 log = logging.getLogger(__name__)
 
 

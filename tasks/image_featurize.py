@@ -18,11 +18,11 @@ import pandas as pd
 from pipelines.problem import ImageProblem
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError
+from tasks.featurize import OUT_DIR
 from tasks.image_tables import read_table, to_arrays
 from tasks.params import Params
 
 VALIDATED = Path("data/validated/images.parquet")
-OUT_DIR = Path("data/features")
 log = logging.getLogger(__name__)
 
 

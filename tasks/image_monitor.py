@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,9 +21,9 @@ import pandas as pd
 from pipelines.problem import ImageProblem
 from tasks.atomic import atomic_file, write_text
 from tasks.image_tables import to_arrays
+from tasks.monitor import REPORT_DIR
 from tasks.params import Params
 
-REPORT_DIR = Path("reports/monitoring")
 STATISTICS = ("brightness", "contrast", "ink_share", "centre_row", "centre_col")
 log = logging.getLogger(__name__)
 

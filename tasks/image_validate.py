@@ -13,7 +13,6 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,14 +20,13 @@ import pandas as pd
 
 from pipelines.problem import ImageProblem
 from tasks.atomic import atomic_dir
+from tasks.collect import OUT_DIR as RAW_DIR
 from tasks.errors import PipelineError
 from tasks.image_tables import read_table
 from tasks.params import Params
 from tasks.report_html import page, table
+from tasks.validate import OUT_DIR, REPORT_DIR
 
-RAW_DIR = Path("data/raw")
-OUT_DIR = Path("data/validated")
-REPORT_DIR = Path("reports/validation")
 log = logging.getLogger(__name__)
 
 
