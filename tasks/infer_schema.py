@@ -181,11 +181,15 @@ def infer_features_suite(problem: TabularProblem, notes: str) -> dict[str, Any]:
 
 
 def load_reference(path: str, problem: TabularProblem) -> pd.DataFrame:
-    """Reference rows with the problem's timestamp column, from any source `collect` reads."""
+    """Reference rows as collect writes them (safe column names, the problem's timestamp column if it has time),
+    from any source `collect` reads."""
+    from tasks.kinds.table_source import conform_columns
     from tasks.sources import read_sources
 
     frame, _ = read_sources(path)
-    if problem.timestamp not in frame.columns:
+    frame = conform_columns(frame, problem, path)  # the safe column names collect writes
+    has_time = problem.timestamp is not None and problem.derive_timestamp is not None
+    if has_time and problem.timestamp not in frame.columns:
         try:
             frame[problem.timestamp] = problem.derive_timestamp(frame)
         except KeyError as err:

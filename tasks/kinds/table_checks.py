@@ -42,6 +42,7 @@ from tasks.data_checks import CheckSettings, DataChecks
 from tasks.errors import PipelineError
 from tasks.expectations import ExpectationResult, SuiteRun
 from tasks.findings import Finding, ValidationOutcome, to_finding
+from tasks.kinds.table_source import GIVEN_TEST
 from tasks.params import Params
 
 REPORT_DIR = VALIDATION_REPORT_DIR
@@ -128,6 +129,7 @@ def validate_stream(
     )
     rows, ordered, last = 0, True, None
     for chunk in chunks:
+        marker = chunk.pop(GIVEN_TEST) if GIVEN_TEST in chunk.columns else None  # collect's, not the source's
         raw_run.update(chunk)
         checks.update(chunk)
         view = feature_view(chunk, problem)
@@ -138,7 +140,7 @@ def validate_stream(
             ordered = ordered and times.is_monotonic_increasing and (last is None or times.iloc[0] >= last)
             last = times.iloc[-1]
         if sink is not None:
-            sink(view)
+            sink(view if marker is None else view.assign(**{GIVEN_TEST: marker.to_numpy()}))
     raw_results, features_results, check_results = raw_run.finish(), features_run.finish(), checks.finish()
     findings = [to_finding(raw_run.name, r) for r in raw_results]
     findings += [to_finding(features_run.name, r) for r in features_results]
