@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from tasks import collect, validate
 from tasks.errors import PipelineError
+from tests.workspace_params import copy_params, set_params
 
 REPO = Path(__file__).resolve().parents[2]
 BIKE_SOURCE = REPO / "data" / "sources" / "bikeshare-2011.csv.gz"
@@ -110,25 +110,29 @@ CASES = [
         "missing column",
         "bike.csv",
         edited(lambda f: f.drop(columns="hum")),
-        "validate",
-        ["missing column(s) ['hum']", "column 'hum' is missing, so these could not run"],
-        columns_set(SUITE, FEATURES) | column_checks("hum", NUMERIC_CHECKS),
+        "collect",
+        ["bike.csv: the header does not match the columns problem 'bike_demand' declares", "missing column(s) ['hum']"],
     ),
     Case(
         "renamed column",
         "bike.csv",
         edited(lambda f: f.rename(columns={"temp": "temperature"})),
-        "validate",
+        "collect",
         ["missing column(s) ['temp']", "unexpected column(s) ['temperature']"],
-        columns_set(SUITE, FEATURES) | column_checks("temp", NUMERIC_CHECKS),
     ),
     Case(
         "unexpected extra column",
         "bike.csv",
         edited(lambda f: f.assign(comment="ok")),
-        "validate",
-        ["unexpected column(s) ['comment']"],
-        columns_set(SUITE),
+        "collect",
+        ["missing column(s) []; unexpected column(s) ['comment']"],
+    ),
+    Case(
+        "headerless file",
+        "bike.csv",
+        lambda frame, path: csv(frame, path, header=False),
+        "collect",
+        ["the header does not match", "does the file lack its header row?"],
     ),
     Case(
         "wrong dtype",
@@ -228,9 +232,8 @@ CASES = [
         "leakage column",
         "bike.csv",
         edited(leakage),
-        "validate",
-        ["total_rides == bikers: undeclared leakage through ['total_rides']", "unexpected column(s) ['total_rides']"],
-        columns_set(SUITE) | {(CHECKS, "no_target_leakage", "total_rides")},
+        "collect",  # a column the problem does not declare never gets past collect (validate's leakage check:
+        ["unexpected column(s) ['total_rides']"],  # tests/data/test_validation_checks.py)
     ),
     Case(
         "NaN and inf in a numeric column",
@@ -273,23 +276,11 @@ def digest(folder: Path) -> dict[str, str]:
     }
 
 
-def set_params(workspace: Path, values: dict[str, object]) -> None:
-    path = workspace / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for key, value in values.items():
-        node = params
-        *parents, last = key.split(".")
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    path.write_text(yaml.safe_dump(params))
-
-
 @pytest.fixture(scope="module")
 def good_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace after one good run of collect and validate: the last good data every case must preserve."""
     workspace = tmp_path_factory.mktemp("good")
-    shutil.copy(REPO / "params.yaml", workspace / "params.yaml")
+    copy_params(workspace)
     (workspace / "sources").mkdir()
     shutil.copy(BIKE_SOURCE, workspace / "sources" / "bike.csv.gz")
     set_params(workspace, {"collect.source": "sources/bike.csv.gz", "validate.now": "2026-01-01T00:00:00"})
