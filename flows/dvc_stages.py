@@ -83,7 +83,7 @@ def stage_inputs(repo: Path, stage: str) -> list[str]:
     from dvc.repo import Repo
 
     with Repo(str(repo)) as dvc:
-        stages = {s.addressing: s for s in dvc.index.stages}
+        stages = {s.name: s for s in dvc.index.stages if s.path_in_repo == "dvc.yaml"}
         outs = [
             str(out.def_path) for name, other in stages.items() if name != stage for out in other.outs if out.use_cache
         ]

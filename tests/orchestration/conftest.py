@@ -50,3 +50,25 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
 def run_async(coroutine):
     """Run one coroutine to completion from a sync test."""
     return asyncio.run(coroutine)
+
+
+@dataclass(frozen=True)
+class S3:
+    endpoint_url: str
+    credentials: dict[str, str]
+
+    def environment(self) -> dict[str, str]:
+        return {**self.credentials, "AWS_ENDPOINT_URL": self.endpoint_url, "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+@pytest.fixture(scope="package")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3]:
+    """SeaweedFS on loopback enforcing these test credentials (never real ones)."""
+    root = tmp_path_factory.mktemp("seaweedfs")
+    credentials = {"AWS_ACCESS_KEY_ID": "orchestration-test", "AWS_SECRET_ACCESS_KEY": "orchestration-test-secret"}
+    ports = {flag: stack.free_port() for flag in stack.WEED_PORT_FLAGS}
+    started = stack.start_seaweedfs(root / "data", ports, credentials, root / "weed.log")
+    try:
+        yield S3(f"http://127.0.0.1:{ports['s3.port']}", credentials)
+    finally:
+        stack.stop(started)
