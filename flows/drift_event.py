@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 DRIFT_EVENT = "trainline.drift.detected"
+MONITOR_STAGE = "monitor"  # the stage whose drift.json the event reports; emitted only when it ran
 
 
 def drift_resource(model: str) -> str:

@@ -16,13 +16,11 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.artifacts import publish_report_links
-from flows.drift_event import DRIFT_EVENT, emit_drift
+from flows.drift_event import DRIFT_EVENT, MONITOR_STAGE, emit_drift
 from flows.dvc_stages import stage_order
 from flows.orchestration_settings import load_settings
 from flows.training import REPO, flow_run_holder, run_stages
 from flows.workspace_lock import workspace_lock
-
-MONITOR_STAGE = "monitor"
 
 
 @flow(name="monitoring", log_prints=True)
@@ -37,7 +35,7 @@ def monitoring_pipeline(repo: str = str(REPO)) -> dict[str, Any]:
         publish_report_links(root, ["drift-report"])
     receipt_file = root / "data/deploy/receipt.json"
     model = json.loads(receipt_file.read_text()).get("model", "model") if receipt_file.exists() else "model"
-    emitted = emit_drift(model, drift)
+    emitted = runs[MONITOR_STAGE] and emit_drift(model, drift)  # a new measurement only, never a repeat
     if emitted:
         get_run_logger().warning("drift detected (share %.2f): emitted %s", drift["drift_share"], DRIFT_EVENT)
     return {"ran": runs[MONITOR_STAGE], "drift": drift, "drift_event": emitted, "model": model}

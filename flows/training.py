@@ -22,7 +22,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from flows.artifacts import lineage, publish_lineage, publish_report_links
-from flows.drift_event import DRIFT_EVENT, emit_drift
+from flows.drift_event import DRIFT_EVENT, MONITOR_STAGE, emit_drift
 from flows.dvc_stages import StageRun, repro_stage, stage_order
 from flows.orchestration_settings import OrchestrationSettings, StagePolicy, load_settings
 from flows.workspace_lock import workspace_lock
@@ -92,7 +92,8 @@ def train_and_publish(
     summary["lineage"] = lineage(root)
     publish_lineage(summary["lineage"])
     drift = summary["drift"]
-    if emit_drift(summary["model"], drift or {}):
+    # Only a new measurement is news: a run where DVC found monitor up to date does not repeat an old alert.
+    if runs.get(MONITOR_STAGE) and emit_drift(summary["model"], drift or {}):
         logger.warning("drift detected (share %.2f): emitted %s", drift["drift_share"], DRIFT_EVENT)
     return {k: v for k, v in summary.items() if k != "markdown"}
 

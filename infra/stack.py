@@ -35,8 +35,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = REPO / ".stack"
-PREFECT_FILE = REPO / "infra/prefect.yaml"
+PREFECT_FILE = "infra/prefect.yaml"  # relative to the working copy the stack serves
 LOCAL_POOL = "local"
+POOLS = (LOCAL_POOL, "gpu")  # process pools made by `up`; infra/prefect.yaml's remote-stage/gpu needs `gpu`
 DVC_BUCKET = "trainline-dvc"
 MODELS_BUCKET = "trainline-models"
 DVC_REMOTE = "stack"
@@ -257,10 +258,16 @@ def weed_command(root: Path, ports: Mapping[str, int]) -> list[str]:
     ]
 
 
-def start_seaweedfs(root: Path, ports: Mapping[str, int], credentials: Mapping[str, str], log: Path) -> Started:
+def start_seaweedfs(
+    root: Path,
+    ports: Mapping[str, int],
+    credentials: Mapping[str, str],
+    log: Path,
+    extra_env: Mapping[str, str] | None = None,
+) -> Started:
     """Start SeaweedFS enforcing SigV4 with `credentials` and wait until its S3 API lists buckets."""
     root.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in quiet_environment().items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in quiet_environment().items() if not k.startswith("AWS_")} | dict(extra_env or {})
     env |= {key: credentials[key] for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     started = spawn("seaweedfs", weed_command(root, ports), env, log, root)
     endpoint = f"http://127.0.0.1:{ports['s3.port']}"
@@ -372,6 +379,10 @@ class Stack:
         with os.fdopen(fd, "w") as out:
             out.write(text)
 
+    def marker(self) -> dict[str, str]:
+        """An environment variable every process of this stack carries (how a test finds leftovers)."""
+        return {"TRAINLINE_STACK": str(self.folder)}
+
     def client_environment(self) -> dict[str, str]:
         """What a client of the stack (worker, deploy, flows, dvc) needs in its environment."""
         env = quiet_environment()
@@ -379,6 +390,7 @@ class Stack:
             del env[key]
         env |= self.read_env()
         env |= {"AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "us-east-1", "TRAINLINE_REPO": str(self.repo)}
+        env |= {"PREFECT_HOME": str(self.folder / "prefect-client"), **self.marker()}
         return env
 
 
@@ -386,7 +398,7 @@ class Stack:
 # up / status / down
 
 
-def up(stack: Stack, pools: Sequence[str] = (LOCAL_POOL,), deploy: bool = True) -> dict:
+def up(stack: Stack, pools: Sequence[str] = POOLS, deploy: bool = True) -> dict:
     """Start whatever of the stack is not running; return stack.json's content."""
     state = stack.state()
     credentials = stack.credentials()
@@ -396,7 +408,9 @@ def up(stack: Stack, pools: Sequence[str] = (LOCAL_POOL,), deploy: bool = True) 
     if stack.running("seaweedfs") is None:
         ports = {flag: free_port() for flag in WEED_PORT_FLAGS}
         t0 = time.monotonic()
-        stack.record(start_seaweedfs(stack.folder / "seaweedfs", ports, credentials, stack.log("seaweedfs")))
+        stack.record(
+            start_seaweedfs(stack.folder / "seaweedfs", ports, credentials, stack.log("seaweedfs"), stack.marker())
+        )
         timings["seaweedfs_s"] = round(time.monotonic() - t0, 2)
         state["s3_endpoint"] = f"http://127.0.0.1:{ports['s3.port']}"
     client = s3_client(state["s3_endpoint"], credentials)
@@ -407,7 +421,7 @@ def up(stack: Stack, pools: Sequence[str] = (LOCAL_POOL,), deploy: bool = True) 
     if stack.running("prefect-server") is None:
         port = free_port()
         t0 = time.monotonic()
-        stack.record(start_prefect_server(stack.folder / "prefect", port, stack.log("prefect-server")))
+        stack.record(start_prefect_server(stack.folder / "prefect", port, stack.log("prefect-server"), stack.marker()))
         timings["prefect_server_s"] = round(time.monotonic() - t0, 2)
         state["prefect_api_url"] = f"http://127.0.0.1:{port}/api"
         state["prefect_ui"] = f"http://127.0.0.1:{port}"
@@ -422,11 +436,11 @@ def up(stack: Stack, pools: Sequence[str] = (LOCAL_POOL,), deploy: bool = True) 
 
     for pool in pools:
         _prefect(["work-pool", "create", pool, "--type", "process"], env, stack.repo, ok_if="already exists")
-    if stack.running("worker") is None:  # one process worker, on the first pool
+    if stack.running("worker") is None:  # one process worker, on the first pool (`local`)
         stack.record(spawn("worker", worker_command(pools[0]), env, stack.log("worker"), stack.repo))
     if deploy:
         t0 = time.monotonic()
-        _prefect(["--no-prompt", "deploy", "--all", "--prefect-file", str(PREFECT_FILE)], env, stack.repo)
+        _prefect(["--no-prompt", "deploy", "--all", "--prefect-file", PREFECT_FILE], env, stack.repo)
         timings["deploy_s"] = round(time.monotonic() - t0, 2)
     timings["total_s"] = round(time.monotonic() - began, 2)
     state |= {"repo": str(stack.repo), "pools": list(pools), "startup": timings}
@@ -497,13 +511,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "status", "down"])
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="the stack's folder (default .stack/)")
     parser.add_argument("--repo", type=Path, default=REPO, help="the working copy the worker runs flows in")
-    parser.add_argument("--pool", action="append", help=f"work pool(s) of the worker (default {LOCAL_POOL})")
+    parser.add_argument("--pool", action="append", help=f"process work pools to create (default {', '.join(POOLS)})")
     parser.add_argument("--no-deploy", action="store_true", help="start the services without registering deployments")
     args = parser.parse_args(argv)
     stack = Stack(args.dir, args.repo)
     try:
         if args.command == "up":
-            state = up(stack, pools=args.pool or [LOCAL_POOL], deploy=not args.no_deploy)
+            state = up(stack, pools=args.pool or POOLS, deploy=not args.no_deploy)
             print(f"stack up in {state['startup']['total_s']} s ({stack.folder})")
             _print_status(status(stack))
         elif args.command == "status":
