@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test test-all lint browser flow prefect-server clean
+.PHONY: setup run test test-all lint browser flow prefect-server stack-up stack-status stack-down clean
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -56,6 +56,19 @@ prefect-server: setup
 
 flow: setup
 	PREFECT_API_URL=http://127.0.0.1:4200/api python -m flows.training
+
+# The local stack (infra/stack.py): Prefect server, a process-pool worker and SeaweedFS S3, all on 127.0.0.1, with the
+# deployments of infra/prefect.yaml registered. Everything it owns is under $(STACK_DIR) (git-ignored).
+STACK_DIR ?= .stack
+
+stack-up: setup
+	python -m infra.stack up --dir $(STACK_DIR)
+
+stack-status: setup
+	python -m infra.stack status --dir $(STACK_DIR)
+
+stack-down:
+	python -m infra.stack down --dir $(STACK_DIR)
 
 clean:
 	rm -rf .venv .tools

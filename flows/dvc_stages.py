@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -16,10 +18,11 @@ class StageRun:
     stage: str
     ran: bool
     output: str
+    where: str = "here"  # "here", or the work pool a remote worker ran it on
 
 
 class StageFailed(RuntimeError):
-    """A stage exited non-zero; the message carries the stage's own last lines (its clear error, if any)."""
+    """A stage exited non-zero or ran out of time; the message carries the stage's own last lines."""
 
 
 def stage_order(repo: Path) -> list[str]:
@@ -28,17 +31,83 @@ def stage_order(repo: Path) -> list[str]:
     return list(stages)
 
 
-def repro_stage(repo: Path, stage: str, force: bool = False) -> StageRun:
-    """`dvc repro --single-item <stage>` in `repo`; DVC skips it when nothing it depends on changed."""
+def repro_stage(repo: Path, stage: str, force: bool = False, timeout_s: float | None = None) -> StageRun:
+    """`dvc repro --single-item <stage>` in `repo`; DVC skips it when nothing it depends on changed.
+
+    After `timeout_s` the stage's whole process group (dvc and the stage command) is killed and StageFailed raised;
+    DVC's lock dies with it, and the stage's last good outputs stay in the cache for the next attempt."""
     command = [_dvc(), "repro", "--single-item", stage]
     if force:
         command.append("--force")
-    done = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=_stage_environment())
-    output = done.stdout + done.stderr
-    if done.returncode != 0:
-        tail = "\n".join(output.strip().splitlines()[-15:])
-        raise StageFailed(f"stage '{stage}' failed (exit {done.returncode}):\n{tail}")
-    return StageRun(stage=stage, ran=f"Running stage '{stage}'" in output, output=output)
+    done = run_dvc_command(repo, command, timeout_s, what=f"stage '{stage}'")
+    return StageRun(stage=stage, ran=f"Running stage '{stage}'" in done, output=done)
+
+
+def run_dvc_command(repo: Path, command: list[str], timeout_s: float | None, what: str) -> str:
+    """Run `command` in its own process group in `repo`; return its output, or raise StageFailed with its tail."""
+    process = subprocess.Popen(
+        command,
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_stage_environment(),
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        raise StageFailed(
+            f"{what} ran past its timeout of {timeout_s:.0f} s and was killed:\n{_tail(output)}"
+        ) from None
+    if process.returncode != 0:
+        how = f"killed by signal {-process.returncode}" if process.returncode < 0 else f"exit {process.returncode}"
+        raise StageFailed(f"{what} failed ({how}):\n{_tail(output)}")
+    return output
+
+
+def lock_entry(repo: Path, stage: str) -> dict[str, Any] | None:
+    """The stage's entry in `repo`/dvc.lock (its deps, params and outs with their hashes), None if absent."""
+    path = repo / "dvc.lock"
+    if not path.exists():
+        return None
+    return (yaml.safe_load(path.read_text()) or {}).get("stages", {}).get(stage)
+
+
+def stage_inputs(repo: Path, stage: str) -> list[str]:
+    """The cached outputs of other stages that `stage` depends on (whole outputs: a dep inside a directory output
+    pulls that directory). What a remote worker must `dvc pull` before running the stage; code and params come
+    with the git checkout."""
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc:
+        stages = {s.name: s for s in dvc.index.stages if s.path_in_repo == "dvc.yaml"}
+        outs = [
+            str(out.def_path) for name, other in stages.items() if name != stage for out in other.outs if out.use_cache
+        ]
+        inputs: set[str] = set()
+        for dep in stages[stage].deps:
+            path = str(dep.def_path).rstrip("/")
+            inputs.update(out for out in outs if path == out.rstrip("/") or path.startswith(out.rstrip("/") + "/"))
+    return sorted(inputs)
+
+
+def uncached_outputs(repo: Path, stage: str) -> list[str]:
+    """The stage's outputs with `cache: false` (metrics, receipts): the DVC remote never carries them."""
+    entry = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"][stage]
+    found = []
+    for out in [*entry.get("outs", []), *entry.get("metrics", []), *entry.get("plots", [])]:
+        if isinstance(out, dict):
+            (path, options), *_ = out.items()
+            if isinstance(options, dict) and options.get("cache") is False:
+                found.append(path)
+    return found
+
+
+def _tail(output: str, lines: int = 15) -> str:
+    return "\n".join(output.strip().splitlines()[-lines:])
 
 
 def _stage_environment() -> dict[str, str]:
@@ -52,3 +121,7 @@ def _dvc() -> str:
     """The dvc next to this interpreter (the project's venv), else the one on PATH."""
     candidate = Path(sys.executable).with_name("dvc")
     return str(candidate) if candidate.exists() else "dvc"
+
+
+def dvc_executable() -> str:
+    return _dvc()

@@ -1,11 +1,13 @@
 """The training pipeline as a Prefect flow: the stages of dvc.yaml, one task run each, in DAG order.
 
-    collect -> validate -> featurize -> train -> evaluate -> export -> deploy -> monitor
+    collect -> validate -> featurize -> tune -> train -> evaluate -> export -> deploy -> monitor -> report
 
 Each task runs `dvc repro --single-item <stage>`, so outputs, caching and dvc.lock are exactly those of
-`dvc repro`. What Prefect adds: retries, schedules, the run history in the UI, a Markdown artefact with the
-headline metrics, and an event when monitoring finds drift (`trainline.drift.detected`), which an automation
-can turn into a retraining run (see infra/prefect.yaml).
+`dvc repro`. What Prefect adds: per-stage retries with backoff and timeouts (`orchestrate:` in params.yaml,
+flows/orchestration_settings.py), a stage sent to another work pool (flows/remote_stage.py), one run per workspace
+at a time (flows/workspace_lock.py), artefacts (the headline metrics, the gate's verdict, a link per report, the
+run's lineage: git commit, dvc.lock hash, model version), and the drift event (`trainline.drift.detected`) that
+starts the retraining deployment (infra/prefect.yaml).
 
 Run against a local server (see README):  PREFECT_API_URL=http://127.0.0.1:4200/api python -m flows.training
 """
@@ -18,34 +20,67 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.events import emit_event
 
+from flows.artifacts import lineage, publish_lineage, publish_report_links
+from flows.drift_event import DRIFT_EVENT, MONITOR_STAGE, emit_drift
 from flows.dvc_stages import StageRun, repro_stage, stage_order
+from flows.orchestration_settings import OrchestrationSettings, StagePolicy, load_settings
+from flows.workspace_lock import workspace_lock
 from tasks.evaluation_summary import headline_markdown
 
+__all__ = ["DRIFT_EVENT", "training_pipeline"]
+
 REPO = Path(__file__).resolve().parent.parent
-DRIFT_EVENT = "trainline.drift.detected"
 REPORT_LINKS = {"all reports": "reports/index.html", "evaluation report": "reports/evaluation/index.html"}
 
 
-@task(task_run_name="{stage}", retries=0)
-def dvc_stage(repo: str, stage: str, force: bool = False) -> StageRun:
-    result = repro_stage(Path(repo), stage, force=force)
+@task(task_run_name="{stage}")
+def dvc_stage(repo: str, stage: str, force: bool = False, timeout_s: float | None = None) -> StageRun:
+    result = repro_stage(Path(repo), stage, force=force, timeout_s=timeout_s)
     get_run_logger().info("stage %s %s", stage, "ran" if result.ran else "was up to date (skipped by DVC)")
     return result
+
+
+def run_stage(root: Path, stage: str, policy: StagePolicy, force: bool) -> StageRun:
+    """One stage with its policy: here through DVC, or on a worker of `policy.pool`."""
+    if policy.pool:
+        from flows.remote_stage import dispatch_stage
+
+        return dispatch_stage(root, stage, policy, force=force)
+    return dvc_stage.with_options(retries=policy.retries, retry_delay_seconds=policy.retry_delays() or 0)(
+        str(root), stage, force=force, timeout_s=policy.timeout_s
+    )
+
+
+def run_stages(root: Path, stages: list[str], settings: OrchestrationSettings, force: list[str]) -> dict[str, bool]:
+    """Run `stages` in order; stage -> whether it ran (False: DVC found it up to date)."""
+    return {stage: run_stage(root, stage, settings.for_stage(stage), stage in force).ran for stage in stages}
+
+
+def flow_run_holder(default: str) -> str:
+    """This flow run's name and id, for the workspace lock's message to a run that has to wait."""
+    from prefect.runtime import flow_run
+
+    name, run_id = flow_run.get_name(), flow_run.get_id()
+    return f"flow run '{name}' ({run_id})" if run_id else default
 
 
 @flow(name="training-pipeline", log_prints=True)
 def training_pipeline(repo: str = str(REPO), force: list[str] | None = None) -> dict[str, Any]:
     """Run every stage of the repository's dvc.yaml in order; `force` names stages to re-run regardless."""
-    logger = get_run_logger()
-    force = force or []
     root = Path(repo)
-    runs: dict[str, bool] = {}
-    for stage in stage_order(root):
-        runs[stage] = dvc_stage.with_options(retries=1 if stage == "train" else 0)(
-            str(root), stage, force=stage in force
-        ).ran
+    stages = stage_order(root)
+    settings = load_settings(root, stages)
+    with workspace_lock(root, flow_run_holder("training-pipeline"), wait_s=settings.lock_wait_s):
+        return train_and_publish(root, stages, settings, force or [])
+
+
+def train_and_publish(
+    root: Path, stages: list[str], settings: OrchestrationSettings, force: list[str]
+) -> dict[str, Any]:
+    """The body shared by the training and retraining flows (the caller holds the workspace lock)."""
+    logger = get_run_logger()
+    runs = run_stages(root, stages, settings, force)
     summary = summarize(root, runs)
     create_markdown_artifact(key="training-pipeline-summary", markdown=summary["markdown"])
     evaluation = evaluation_markdown(root)
@@ -53,13 +88,12 @@ def training_pipeline(repo: str = str(REPO), force: list[str] | None = None) -> 
         create_markdown_artifact(
             key="evaluation-headline", markdown=evaluation, description="Model gate verdict and headline metrics"
         )
+    summary["reports"] = publish_report_links(root)
+    summary["lineage"] = lineage(root)
+    publish_lineage(summary["lineage"])
     drift = summary["drift"]
-    if drift and drift.get("dataset_drift"):
-        emit_event(
-            event=DRIFT_EVENT,
-            resource={"prefect.resource.id": f"trainline.model.{summary['model']}"},
-            payload={"drift_share": drift["drift_share"], "drifted_columns": drift.get("drifted_columns", [])},
-        )
+    # Only a new measurement is news: a run where DVC found monitor up to date does not repeat an old alert.
+    if runs.get(MONITOR_STAGE) and emit_drift(summary["model"], drift or {}):
         logger.warning("drift detected (share %.2f): emitted %s", drift["drift_share"], DRIFT_EVENT)
     return {k: v for k, v in summary.items() if k != "markdown"}
 
