@@ -39,6 +39,8 @@ NEUTRAL_KEYS: dict[str, frozenset[str]] = {
     "deploy": frozenset({"store", "model_name"}),
     "monitor": frozenset({"drift_share"}),
     "report": frozenset({"keep"}),
+    # Read by the Prefect flows (flows/), not by a stage; `dvc repro` ignores it.
+    "orchestrate": frozenset({"retries", "retry_delay_s", "timeout_s", "stages", "pools", "lock_wait_s"}),
 }
 
 
