@@ -64,8 +64,19 @@ def advance_as_of(params_file: Path, payload: dict[str, Any] | None) -> WindowSh
     if new == current:
         return WindowShift(previous, previous, False, rule)
     text = format_as_of(new)
-    write_as_of(params_file, text)
+    write_as_of(file_holding_as_of(params, Path(params_file)), text)
     return WindowShift(previous, text, True, rule)
+
+
+def file_holding_as_of(params: Params, params_file: Path) -> Path:
+    """The params file that sets `collect.as_of`: the problem's own pipelines/<problem>/params.yaml where it sets it
+    (the usual case: as_of belongs to tables with time), else params.yaml."""
+    holder = params_file
+    for source, data in params.layers:
+        section = data.get("collect") if isinstance(data, dict) else None
+        if isinstance(section, dict) and "as_of" in section:
+            holder = Path(source)
+    return holder
 
 
 def format_as_of(moment: pd.Timestamp) -> str:

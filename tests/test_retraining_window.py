@@ -1,0 +1,24 @@
+"""The retraining window policy writes `collect.as_of` where it is set: the problem's own params file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tasks.retraining_window import advance_as_of
+
+
+def test_moves_as_of_in_the_problem_params_file_that_sets_it(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("problem: demo\nmonitor:\n  drift_share: 0.5\n")
+    own = tmp_path / "pipelines/demo/params.yaml"
+    own.parent.mkdir(parents=True)
+    own.write_text('collect:\n  as_of: "2011-05-01"   # comment kept\nmonitor:\n  window_days: 30\n')
+    root_before = (tmp_path / "params.yaml").read_bytes()
+
+    shift = advance_as_of(tmp_path / "params.yaml", {"window": {"to": "2011-05-31"}})
+
+    assert (shift.previous_as_of, shift.as_of, shift.moved) == ("2011-05-01", "2011-05-31", True)
+    assert yaml.safe_load(own.read_text())["collect"]["as_of"] == "2011-05-31"
+    assert "# comment kept" in own.read_text()
+    assert (tmp_path / "params.yaml").read_bytes() == root_before
