@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -92,6 +93,45 @@ def stage_inputs(repo: Path, stage: str) -> list[str]:
             path = str(dep.def_path).rstrip("/")
             inputs.update(out for out in outs if path == out.rstrip("/") or path.startswith(out.rstrip("/") + "/"))
     return sorted(inputs)
+
+
+def changed_stages(repo: Path) -> set[str] | None:
+    """Stages `dvc status` finds changed (one call for the whole DAG); None when it cannot tell."""
+    done = subprocess.run(
+        [_dvc(), "status", "--json"], cwd=repo, capture_output=True, text=True, env=_stage_environment(), timeout=600
+    )
+    if done.returncode != 0:
+        return None
+    try:
+        report = json.loads(done.stdout or "{}")
+    except ValueError:
+        return None
+    return {name.rsplit(":", 1)[-1] for name in report}
+
+
+def upstream_stages(repo: Path) -> dict[str, set[str]]:
+    """stage -> every stage it depends on, directly or through others (from dvc.yaml's deps and outs)."""
+    from dvc.repo import Repo
+
+    with Repo(str(repo)) as dvc:
+        stages = {s.name: s for s in dvc.index.stages if s.path_in_repo == "dvc.yaml"}
+        producer = {str(out.def_path).rstrip("/"): name for name, stage in stages.items() for out in stage.outs}
+        direct: dict[str, set[str]] = {}
+        for name, stage in stages.items():
+            direct[name] = set()
+            for dep in stage.deps:
+                path = str(dep.def_path).rstrip("/")
+                direct[name] |= {p for out, p in producer.items() if path == out or path.startswith(out + "/")}
+    closed: dict[str, set[str]] = {}
+
+    def close(name: str) -> set[str]:
+        if name not in closed:
+            closed[name] = set()
+            for parent in direct.get(name, set()) - {name}:
+                closed[name] |= {parent} | close(parent)
+        return closed[name]
+
+    return {name: close(name) for name in direct}
 
 
 def uncached_outputs(repo: Path, stage: str) -> list[str]:

@@ -23,7 +23,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.artifacts import lineage, publish_lineage, publish_report_links
 from flows.drift_event import DRIFT_EVENT, MONITOR_STAGE, emit_drift
-from flows.dvc_stages import StageRun, repro_stage, stage_order
+from flows.dvc_stages import StageRun, changed_stages, repro_stage, stage_order, upstream_stages
 from flows.orchestration_settings import OrchestrationSettings, StagePolicy, load_settings
 from flows.workspace_lock import workspace_lock
 from tasks.evaluation_summary import headline_markdown
@@ -52,9 +52,28 @@ def run_stage(root: Path, stage: str, policy: StagePolicy, force: bool) -> Stage
     )
 
 
+@task(task_run_name="{stage}")
+def up_to_date_stage(stage: str) -> StageRun:
+    get_run_logger().info("stage %s was up to date (dvc status), and no stage before it ran", stage)
+    return StageRun(stage=stage, ran=False, output="")
+
+
 def run_stages(root: Path, stages: list[str], settings: OrchestrationSettings, force: list[str]) -> dict[str, bool]:
-    """Run `stages` in order; stage -> whether it ran (False: DVC found it up to date)."""
-    return {stage: run_stage(root, stage, settings.for_stage(stage), stage in force).ran for stage in stages}
+    """Run `stages` in order; stage -> whether it ran (False: DVC found it up to date).
+
+    One `dvc status` first: a stage it finds unchanged, none of whose upstream stages ran in this flow run, is
+    up to date without starting DVC for it (a no-op run costs one DVC call, not one per stage)."""
+    changed = changed_stages(root)
+    upstream = upstream_stages(root) if changed is not None else {}
+    runs: dict[str, bool] = {}
+    for stage in stages:
+        policy = settings.for_stage(stage)
+        ran_before = {name for name, ran in runs.items() if ran}
+        if changed is not None and stage not in changed and stage not in force and not upstream[stage] & ran_before:
+            runs[stage] = up_to_date_stage(stage).ran
+        else:
+            runs[stage] = run_stage(root, stage, policy, stage in force).ran
+    return runs
 
 
 def flow_run_holder(default: str) -> str:

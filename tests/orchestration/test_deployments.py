@@ -14,7 +14,7 @@ import pytest
 
 from tests.orchestration.conftest import PrefectServer, run_async
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(420)
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = {
     "kubernetes": "infra/work-pools/kubernetes-gpu.json",

@@ -17,7 +17,7 @@ from infra import stack
 from tests.conftest import subprocess_env
 from tests.orchestration.workspace import fault, lock_outs, small_dag_workspace
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(420)
 REPO = Path(__file__).resolve().parents[2]
 FLOW = """
 import json, sys

@@ -116,6 +116,7 @@ except Exception as err:
 """
 
 
+@pytest.mark.timeout(480)
 def test_two_flow_runs_on_one_workspace_never_interleave_the_second_stops_with_a_clear_message(
     prefect_server: PrefectServer, tmp_path: Path
 ) -> None:

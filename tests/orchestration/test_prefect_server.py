@@ -16,7 +16,7 @@ import pytest
 
 from tests.orchestration.conftest import PrefectServer, run_async
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(360)
 
 
 async def _cron_deployment(name: str) -> uuid.UUID:

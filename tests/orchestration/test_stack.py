@@ -15,7 +15,7 @@ import pytest
 
 from tests.orchestration.workspace import small_dag_workspace
 
-pytestmark = pytest.mark.timeout(420)
+pytestmark = pytest.mark.timeout(600)
 
 
 def stack_command(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
