@@ -12,7 +12,7 @@ from typing import Any
 
 
 def build_cnn_classifier(spec: dict[str, Any], hp: dict[str, Any]) -> Any:
-    """Build and compile a CNN from an image feature spec (see tasks.image_featurize) and hyper-parameters.
+    """Build and compile a CNN from an image feature spec (see tasks.kinds.image_split) and hyper-parameters.
 
     spec keys: image_shape ([h, w]), classes (names), pixel_mean and pixel_variance (of the training images, 0..1).
     hp keys: filters (list[int], one conv-pool block each), convs_per_block (int), dense_units (int),

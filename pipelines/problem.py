@@ -1,7 +1,8 @@
 """What a problem definition provides to the shared stages: a table (`TabularProblem`) or images (`ImageProblem`).
 
-Stages branch on `problem.kind` once, at the top of their `main()`: "tabular" runs the table path, "image" hands
-the stage to its image counterpart in `tasks/image_*.py`.
+`kind` names the kind of data (tasks/kinds/: "table", "image"); the stages ask the kind for its hooks and never
+branch on it. `task` is the objective's family (regression or classification; the number of classes makes a
+classification binary or multi-class).
 """
 
 from __future__ import annotations
@@ -18,28 +19,34 @@ from tasks.errors import PipelineError
 
 @dataclass(frozen=True)
 class TabularProblem:
-    """A supervised problem on a table with a time column.
+    """A supervised problem on a table, with or without a time column.
 
-    `derive_timestamp` turns source rows into their point in time (NaT where it cannot: validation reports those).
+    `timestamp` names the time column collect derives with `derive_timestamp` (NaT where it cannot: validation
+    reports those); None for a table without time (no freshness or gap checks, no time windows, no time split).
     `leakage_columns` are source columns that must never reach the model (they reveal the target).
-    `build_model(spec, hp)` returns a compiled Keras model whose preprocessing layers are inside it.
-    `common_sense_baseline(train)` returns a function from a frame to predictions, fitted on `train` only.
+    `source_columns` are the columns a source must have, exactly (collect refuses another header, naming the
+    difference). `build_model(spec, hp)` returns a compiled Keras model whose preprocessing layers are inside it.
+    `common_sense_baseline(train)` returns a function from a frame to predictions, fitted on `train` only (None:
+    the objective's and the linear baselines only). Classification: `classes` maps target values to class names
+    (None: the values seen, as names), `positive_class` names the positive class of a binary problem.
     """
 
-    kind: ClassVar[str] = "tabular"
+    kind: ClassVar[str] = "table"
 
     name: str
     task: str
     target: str
-    timestamp: str
+    timestamp: str | None
     numeric_features: tuple[str, ...]
     categorical_features: tuple[str, ...]
     leakage_columns: tuple[str, ...]
     source_columns: tuple[str, ...]
     expectations_dir: Path
-    derive_timestamp: Callable[[pd.DataFrame], pd.Series]
     build_model: Callable[[dict[str, Any], dict[str, Any]], Any]
-    common_sense_baseline: Callable[[pd.DataFrame], Callable[[pd.DataFrame], Any]]
+    derive_timestamp: Callable[[pd.DataFrame], pd.Series] | None = None
+    common_sense_baseline: Callable[[pd.DataFrame], Callable[[pd.DataFrame], Any]] | None = None
+    classes: tuple[tuple[Any, str], ...] | None = None
+    positive_class: str | None = None
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -50,6 +57,10 @@ class TabularProblem:
                 f"problem '{self.name}': leakage columns {sorted(leaking)} are listed as features; "
                 "remove them from the feature lists"
             )
+        if (self.timestamp is None) != (self.derive_timestamp is None):
+            raise PipelineError(f"problem '{self.name}': a timestamp column needs derive_timestamp, and only then")
+        if self.task not in ("regression", "classification"):
+            raise PipelineError(f"problem '{self.name}': task {self.task!r}; expected regression or classification")
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -58,7 +69,7 @@ class TabularProblem:
     @property
     def model_columns(self) -> list[str]:
         """Columns that leave validation: the time, the features and the target, never a leakage column."""
-        return [self.timestamp, *self.features, self.target]
+        return [*([self.timestamp] if self.timestamp else []), *self.features, self.target]
 
     def suite_path(self, view: str) -> Path:
         return self.expectations_dir / f"{view}.json"
@@ -84,6 +95,7 @@ class ImageProblem:
     task: str = "classification"
     target: str = "label"
     description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if set(self.source_files) != {"train", "test"}:

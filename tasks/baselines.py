@@ -1,9 +1,10 @@
 """Baselines every model is scored beside, each fitted on the training split alone.
 
-Always three: the problem's common-sense baseline (defined in its `pipelines/` entry), the dumbest sensible
-predictor (the training mean for regression, the majority class for classification) and a scikit-learn linear
-model (ridge regression / logistic regression). Regression predictors return values; classification predictors
-return class probabilities, columns in the order of `classes`.
+Three kinds of baseline: the dumbest sensible predictor of the objective (the training mean for regression, the
+class frequencies for classification: tasks/objectives/), the problem's common-sense rule (its `pipelines/` entry)
+and a scikit-learn linear model on the model's inputs (from the kind: ridge/logistic regression on a table's
+features, logistic regression on an image's pixels). Regression predictors return values; classification
+predictors return class probabilities, columns in the order of `classes`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.problem import TabularProblem
-
 Predictor = Callable[[pd.DataFrame], np.ndarray]
+
+
+def first_doc_line(function: Any) -> str:
+    """What a common-sense baseline does, from the first line of its docstring."""
+    doc = (getattr(function, "__doc__", None) or "").strip().splitlines()
+    return doc[0].removeprefix("Common-sense baseline:").strip() if doc else "the problem's common-sense rule"
 
 
 def _feature_encoder(spec: dict[str, Any]) -> Any:
@@ -57,6 +62,16 @@ def majority_class_baseline(train: pd.DataFrame, target: str, classes: Sequence[
     return lambda frame: np.tile(prior, (len(frame), 1))
 
 
+def aligned_probabilities(proba: np.ndarray, fitted: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
+    """`proba` (columns ordered as `fitted`) with columns ordered as `classes`; a class never fitted gets 0."""
+    out = np.zeros((len(proba), len(classes)), dtype="float64")
+    fitted = list(fitted)
+    for i, name in enumerate(classes):
+        if name in fitted:
+            out[:, i] = proba[:, fitted.index(name)]
+    return out
+
+
 def logistic_baseline(
     train: pd.DataFrame, spec: dict[str, Any], classes: Sequence[Any], max_iter: int = 1000
 ) -> Predictor:
@@ -66,35 +81,4 @@ def logistic_baseline(
 
     model = make_pipeline(_feature_encoder(spec), LogisticRegression(max_iter=max_iter))
     model.fit(train, train[spec["target"]])
-    fitted = list(model.classes_)
-
-    def predict(frame: pd.DataFrame) -> np.ndarray:
-        proba = model.predict_proba(frame)
-        out = np.zeros((len(frame), len(classes)), dtype="float64")
-        for i, name in enumerate(classes):
-            if name in fitted:  # a class never seen in training gets probability 0
-                out[:, i] = proba[:, fitted.index(name)]
-        return out
-
-    return predict
-
-
-def fit_baselines(
-    problem: TabularProblem, train: pd.DataFrame, spec: dict[str, Any], classes: Sequence[Any] | None = None
-) -> dict[str, Predictor]:
-    """The three baselines of `problem.task`, each fitted on `train` alone, by report name."""
-    if problem.task == "regression":
-        return {
-            "common_sense": problem.common_sense_baseline(train),
-            "mean": mean_baseline(train, spec["target"]),
-            "linear": linear_baseline(train, spec),
-        }
-    if problem.task == "classification":
-        if classes is None:
-            raise ValueError("classification baselines need the list of classes")
-        return {
-            "common_sense": problem.common_sense_baseline(train),
-            "majority_class": majority_class_baseline(train, spec["target"], classes),
-            "logistic": logistic_baseline(train, spec, classes),
-        }
-    raise ValueError(f"problem '{problem.name}': unknown task {problem.task!r}")
+    return lambda frame: aligned_probabilities(model.predict_proba(frame), model.classes_, classes)

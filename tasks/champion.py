@@ -33,7 +33,7 @@ def savedmodel_predictions(savedmodel_dir: Path, frame: pd.DataFrame, spec: dict
     """Predictions of a SavedModel's serving signature on `frame` (raw features, as the current spec types them)."""
     import tensorflow as tf
 
-    from tasks.train import model_inputs
+    from tasks.training import model_inputs
 
     if not (savedmodel_dir / "saved_model.pb").exists():
         raise FileNotFoundError(f"{savedmodel_dir}: no saved_model.pb")

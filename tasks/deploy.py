@@ -12,14 +12,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from tasks.artifacts import BLESSING, EXPORT_DIR, MODEL_CARD, RECEIPT, SAVEDMODEL
 from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
 from tasks.model_store import ModelStore, content_fingerprint
-from tasks.params import Params
+from tasks.selection import model_name, select
 
-EXPORT_DIR = Path("data/export")
-BLESSING = Path("data/evaluation/blessing.json")
-RECEIPT = Path("data/deploy/receipt.json")
 log = logging.getLogger(__name__)
 
 
@@ -31,15 +29,21 @@ def blessing_problems(
 ) -> list[str]:
     """Why `blessing` does not allow deploying this export now; empty when it does.
 
-    Refused: an unblessed candidate; a blessing measured against a production model that is no longer the one in
-    production (the comparison would be stale), unless production already is this very candidate (deploy re-run
-    after it promoted it); a blessing of another model than the exported one.
+    The same checks for every model, whatever its kind. Refused: an unblessed candidate; a blessing that does not
+    record the production model it was measured against; a blessing measured against a production model that is no
+    longer the one in production (the comparison would be stale), unless production already is this very candidate
+    (deploy re-run after it promoted it); a blessing of another model than the exported one.
     """
     if not blessing.get("blessed", False):
         return ["the candidate is not blessed", *blessing.get("failed", blessing.get("reasons", []))]
     problems = []
-    # blessings of the gate record the champion they were measured against
-    if "champion" in blessing and not candidate_in_production:
+    # every blessing comes from the one gate (tasks/gate.py) and records the champion it was measured against
+    if "champion" not in blessing:
+        return [
+            "the blessing does not record which production model it was compared with (not made by the gate); "
+            "re-run the evaluate stage"
+        ]
+    if not candidate_in_production:
         measured = (blessing["champion"] or {}).get("version")
         now = current["version"] if current else None
         if measured != now:
@@ -106,13 +110,13 @@ def deploy(
 
 
 def main() -> None:
-    params = Params.load()
-    store = ModelStore(params.get("deploy.store", str), params.get("deploy.model_name", str))
-    for required in (EXPORT_DIR / "savedmodel", EXPORT_DIR / "model_card.json", BLESSING):
+    selection = select()
+    store = ModelStore(selection.params.get("deploy.store", str), model_name(selection))
+    for required in (SAVEDMODEL, MODEL_CARD, BLESSING):
         if not required.exists():
             raise PipelineError(f"{required}: not found; run the evaluate and export stages first")
     blessing = json.loads(BLESSING.read_text())
-    card = json.loads((EXPORT_DIR / "model_card.json").read_text())
+    card = json.loads(MODEL_CARD.read_text())
     receipt = {
         "model": store.model_name,
         "store": str(store.model_dir.parent),

@@ -2,8 +2,10 @@
 
 Everything is scored on the same test rows: the candidate (data/model/model.keras), the champion (the production
 model of the model store, loaded as it is served; absent on the first run, see tasks/champion.py for why the store
-is not a DVC dependency) and the three baselines (tasks/baselines.py). The gate (tasks/gate.py) decides the
-blessing from the thresholds in `evaluate.gate`.
+is not a DVC dependency) and the baselines (the objective's dumbest sensible predictor, the kind's common-sense and
+linear ones; tasks/baselines.py). The gate (tasks/gate.py) decides the blessing from the thresholds in
+`evaluate.gate`. The same code runs for every kind of data: scores, figures and baselines vary by objective
+(tasks/objectives/), inputs, baselines on them and importance by kind (tasks/kinds/).
 
 Outputs:
 - reports/evaluation/metrics.json: headline scores per model (read by `dvc metrics`), `blessed`, `beats_baselines`;
@@ -25,64 +27,41 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines import load_problem
-from pipelines.problem import TabularProblem
 from tasks import evaluation_plots as plots
+from tasks.artifacts import (
+    BLESSING,
+    EVALUATION_REPORT_DIR,
+    HISTORY,
+    MODEL,
+    TRAIN_SUMMARY,
+    read_spec,
+    read_split,
+    require,
+)
 from tasks.atomic import atomic_file, write_text
-from tasks.baselines import fit_baselines
 from tasks.champion import champion_identity, savedmodel_predictions
-from tasks.errors import PipelineError, run_stage
+from tasks.errors import run_stage
 from tasks.evaluation_report import render_report
 from tasks.gate import decide_blessing, read_gate_policy
-from tasks.importance import permutation_importance
+from tasks.kinds import kind_for
 from tasks.lineage import sha256_path
-from tasks.metrics import (
-    classification_metrics,
-    headline_metrics,
-    lower_is_better,
-    metric_label,
-    regression_metrics,
-)
+from tasks.metrics import lower_is_better, metric_label
 from tasks.model_store import ModelStore
+from tasks.objectives import OBJECTIVES, objective_for
+from tasks.objectives.contract import Scorer
 from tasks.params import Params
+from tasks.selection import model_name, select
 from tasks.slices import metrics_by_slice, parse_slices
-from tasks.train import model_inputs, read_spec, read_split
+from tasks.training import as_model_input, model_inputs
 
-MODEL = Path("data/model/model.keras")
-HISTORY = Path("data/model/history.csv")
-TRAIN_SUMMARY = Path("data/model/train.json")
-REPORT_DIR = Path("reports/evaluation")
-BLESSING = Path("data/evaluation/blessing.json")
+REPORT_DIR = EVALUATION_REPORT_DIR
 log = logging.getLogger(__name__)
 
-Scorer = Callable[[np.ndarray, np.ndarray], dict[str, Any]]
 
-
-def make_scorer(task: str, classes: list[Any] | None, threshold: float) -> Scorer:
-    """Full scores of predictions against actual values for `task` (see tasks.metrics)."""
-    if task == "regression":
-        return regression_metrics
-    if task == "classification":
-        if not classes:
-            raise PipelineError("data/features/spec.json: a classification spec needs 'classes'; re-run featurize")
-        return lambda actual, proba: classification_metrics(actual, proba, classes, threshold)
-    raise PipelineError(f"evaluate: unknown task {task!r}; expected regression or classification")
-
-
-def scorer_from_params(params: Params, task: str, spec: dict[str, Any]) -> Scorer:
-    """The scorer of `task`, with the binary decision threshold `evaluate.decision_threshold` (default 0.5)."""
+def scorer_from_params(params: Params, spec: dict[str, Any]) -> Scorer:
+    """The scorer of the spec's objective, with the binary decision threshold `evaluate.decision_threshold`."""
     threshold = params.get("evaluate.decision_threshold", float, 0.5, minimum=0.0, maximum=1.0)
-    return make_scorer(task, spec.get("classes"), threshold)
-
-
-def headline(task: str, scores: dict[str, Any]) -> dict[str, float]:
-    """The scalar scores that go to metrics.json (and that floors and champion checks may name)."""
-    names = [*headline_metrics(task), "bias"] if task == "regression" else [*headline_metrics(task), "pr_auc"]
-    out = {name: float(scores[name]) for name in names}
-    if "threshold" in scores:  # binary: what the decision threshold does
-        for key in ("false_positive_rate", "false_negative_rate"):
-            out[key] = float(scores["threshold"][key])
-    return out
+    return objective_for(spec).scorer(spec, threshold)
 
 
 def score_champion(
@@ -91,42 +70,21 @@ def score_champion(
     spec: dict[str, Any],
     actual: np.ndarray,
     score: Scorer,
-    task: str,
 ) -> dict[str, Any] | None:
     """The champion identity with its headline `metrics`, or with `error` when it cannot be scored on `test`."""
     if champion is None:
         return None
+    objective = objective_for(spec)
     try:
-        predicted = savedmodel_predictions(Path(champion["path"]), test, spec)
-        return {**champion, "metrics": headline(task, score(actual, predicted))}
+        predicted = objective.predictions(savedmodel_predictions(Path(champion["path"]), test, spec))
+        return {**champion, "metrics": objective.headline(score(actual, predicted))}
     except Exception as err:  # any failure means "cannot be compared": the gate fails on it, with this message
         log.warning("production version %s cannot be scored: %s", champion["version"], err)
         return {**champion, "error": f"{type(err).__name__}: {err}"}
 
 
-def baseline_descriptions(problem: TabularProblem, names: list[str]) -> dict[str, str]:
-    doc = (problem.common_sense_baseline.__doc__ or "").strip().splitlines()
-    common = doc[0].removeprefix("Common-sense baseline:").strip() if doc else "the problem's common-sense rule"
-    described = {
-        "common_sense": f"{common} (pipelines/{problem.name})",
-        "mean": "the training mean, for every row",
-        "majority_class": "the training class frequencies, for every row",
-        "linear": "scikit-learn ridge regression on the same features",
-        "logistic": "scikit-learn logistic regression on the same features",
-    }
-    return {name: described.get(name, name) for name in names}
-
-
-def prediction_frame(task: str, test: pd.DataFrame, spec: dict[str, Any], actual: Any, predicted: Any) -> pd.DataFrame:
-    frame = pd.DataFrame({"timestamp": test[spec["timestamp"]].astype(str), "actual": actual})
-    if task == "regression":
-        return frame.assign(predicted=predicted, residual=predicted - actual)
-    classes = list(spec["classes"])
-    return frame.assign(predicted=[classes[i] for i in np.argmax(predicted, axis=1)], confidence=predicted.max(axis=1))
-
-
 def evaluate(
-    problem: TabularProblem,
+    problem: Any,
     params: Params,
     spec: dict[str, Any],
     train: pd.DataFrame,
@@ -134,73 +92,77 @@ def evaluate(
     predict: Callable[[pd.DataFrame], np.ndarray],
     champion: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The evaluation record and the predictions table; `champion` already scored (see score_champion)."""
-    task = problem.task
-    policy = read_gate_policy(params, task)
+    """The evaluation record and the predictions table; `champion` already scored (see score_champion).
+
+    `predict` maps a test frame to predictions as the objective scores them (values or class probabilities).
+    """
+    kind, objective = kind_for(problem), objective_for(spec)
+    policy = read_gate_policy(params, objective.task)
     slices = parse_slices(params.raw("evaluate.slices", None), list(test.columns), params.source)
     repeats = params.get("evaluate.permutation_repeats", int, 5, minimum=1)
     seed = params.get("evaluate.seed", int, 0)
-    classes = spec.get("classes")
-    score = scorer_from_params(params, task, spec)
+    score = scorer_from_params(params, spec)
 
-    actual = test[spec["target"]].to_numpy(dtype="float64" if task == "regression" else object)
+    actual = objective.actual(test, spec)
     predicted = predict(test)
     full = score(actual, predicted)
-    scores = {"model": headline(task, full)}
+    scores = {"model": objective.headline(full)}
     if champion and "metrics" in champion:
         scores["champion"] = champion["metrics"]
-    baselines = fit_baselines(problem, train, spec, classes)
-    for name, baseline in baselines.items():
-        scores[name] = headline(task, score(actual, baseline(test)))
+    # baselines in report order: the problem's common sense, the objective's dumbest, the kind's linear
+    from_kind = kind.baselines(problem, params, train, spec)
+    name, dumbest, described = objective.baseline(train, spec)
+    baselines = {k: v for k, v in from_kind.items() if k == "common_sense"}
+    baselines[name] = (dumbest, described)
+    baselines |= {k: v for k, v in from_kind.items() if k != "common_sense"}
+    for baseline_name, (baseline, _) in baselines.items():
+        scores[baseline_name] = objective.headline(score(actual, baseline(test)))
     blessing = decide_blessing(scores["model"], {n: scores[n] for n in baselines}, champion, policy)
 
     primary = policy.primary_metric
 
     def slice_score(a: np.ndarray, p: np.ndarray) -> dict[str, Any]:
-        scored = headline(task, score(a, p))  # a one-class slice has no AUC: NaN
-        return {**scored, "mean_actual": float(np.mean(a))} if task == "regression" else scored
+        scored = objective.headline(score(a, p))  # a one-class slice has no AUC: NaN
+        return {**scored, "mean_actual": float(np.mean(a))} if objective.task == "regression" else scored
 
+    extra = getattr(problem, "extra", {}) or {}
     record = {
         "problem": problem.name,
-        "task": task,
-        "unit": str(problem.extra.get("unit", spec["target"])),
+        "kind": kind.name,
+        "objective": objective.name,
+        "task": objective.task,
+        "unit": str(extra.get("unit", spec["target"])),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "test_rows": len(test),
         "primary_metric": primary,
         "scores": scores,
-        "baselines": baseline_descriptions(problem, list(baselines)),
+        "baselines": {name: described for name, (_, described) in baselines.items()},
         "champion": {k: v for k, v in champion.items() if k != "metrics"} if champion else None,
         "blessing": blessing,
         "slices": metrics_by_slice(test, slices, actual, predicted, slice_score),
-        "importance": permutation_importance(
+        "importance": kind.importance(
             predict,
             test,
             actual,
-            list(problem.features),
             lambda a, p: float(score(a, p)[primary]),
             lower_is_better(primary),
-            repeats=repeats,
-            seed=seed,
+            repeats,
+            seed,
+            spec,
         ),
         "importance_repeats": repeats,
-        "classification": {k: full[k] for k in full if k not in scores["model"]} if task != "regression" else None,
+        "classification": {k: full[k] for k in full if k not in scores["model"]}
+        if objective.task != "regression"
+        else None,
         "splits": spec.get("splits", {}),
     }
-    return record, prediction_frame(task, test, spec, actual, predicted)
+    ids = kind.prediction_ids(test, spec)
+    return record, objective.prediction_frame(ids, actual, predicted, spec)
 
 
 def render_figures(record: dict[str, Any], predictions: pd.DataFrame, history: pd.DataFrame | None) -> dict[str, str]:
     primary = record["primary_metric"]
-    figures: dict[str, str] = {}
-    if record["task"] == "regression":
-        figures["predictions"] = plots.predictions_over_time(predictions, record["unit"])
-        figures["residuals"] = plots.residuals(predictions)
-    else:
-        details = record["classification"]
-        figures["confusion"] = plots.confusion_matrix(**details["confusion_matrix"])
-        figures["calibration"] = plots.calibration(details["calibration"], "probability")
-        if details["curves"]:
-            figures["curves"] = plots.roc_pr_curves(details["curves"])
+    figures = OBJECTIVES[record["objective"]].figures(record, predictions)
     if record["slices"]:
         figures["slices"] = plots.slice_errors(record["slices"], primary, record["scores"]["model"][primary])
     if record["importance"]:
@@ -228,32 +190,27 @@ def metrics_file(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    params = Params.load()
-    problem = load_problem(params.get("problem", str))
-    if problem.kind == "image":  # images take their own path through this stage
-        from tasks import image_evaluate
-
-        return image_evaluate.main(params, problem)
-    store = ModelStore(params.get("deploy.store", str), params.get("deploy.model_name", str))
+    selection = select()
+    params, problem = selection.params, selection.problem
+    store = ModelStore(params.get("deploy.store", str), model_name(selection))
     spec = read_spec()
     train, test = read_split("train"), read_split("test")
-    if not MODEL.exists():
-        raise PipelineError(f"{MODEL}: not found; run the train stage first")
+    require(MODEL)
     # fail on bad params before loading TensorFlow
-    read_gate_policy(params, problem.task)
+    objective = objective_for(spec)
+    read_gate_policy(params, objective.task)
     parse_slices(params.raw("evaluate.slices", None), list(test.columns), params.source)
-    score = scorer_from_params(params, problem.task, spec)
+    score = scorer_from_params(params, spec)
 
     import keras
 
     model = keras.models.load_model(MODEL)
 
     def predict(frame: pd.DataFrame) -> np.ndarray:
-        out = np.asarray(model.predict(model_inputs(frame, spec), verbose=0, batch_size=2048), dtype="float64")
-        return out.ravel() if problem.task == "regression" else out
+        inputs = as_model_input(model_inputs(frame, spec))
+        return objective.predictions(model.predict(inputs, verbose=0, batch_size=2048))
 
-    actual = test[spec["target"]].to_numpy()
-    champion = score_champion(champion_identity(store), test, spec, actual, score, problem.task)
+    champion = score_champion(champion_identity(store), test, spec, objective.actual(test, spec), score)
     record, predictions = evaluate(problem, params, spec, train, test, predict, champion)
     # which model this blessing is for: deploy checks it against the exported model's card
     record["blessing"]["candidate"] = {"keras_model_sha256": sha256_path(MODEL)}

@@ -1,10 +1,13 @@
-"""export: write the trained model as a TensorFlow SavedModel whose serving signature takes raw feature values.
+"""export: write the trained model as a TensorFlow SavedModel whose serving signature takes raw inputs.
 
-The preprocessing layers are inside the model, so serving needs no feature code. After export the SavedModel is
-reloaded with `tf.saved_model.load` and must reproduce the Keras model's test predictions within
+The preprocessing layers are inside the model, so serving needs no feature code; the kind writes the SavedModel
+(tasks/kinds/: a table's named raw columns, an image kind's uint8 pixels in inference mode). After export the
+SavedModel is reloaded with `tf.saved_model.load` and must reproduce the Keras model's test predictions within
 `export.tolerance`, else the stage fails and the last good export stays.
 
-Outputs (data/export/): `savedmodel/` and `model_card.json` (lineage: git commit, input hashes, params, metrics).
+Outputs (data/export/): `savedmodel/` and `model_card.json`: lineage (git commit, input hashes, params), metrics,
+the blessing, and the serving `signature` (inputs with dtypes, shapes and training ranges or categories; the
+output and its classes), whose shape /work/notes/SIGNATURE.md fixes.
 """
 
 from __future__ import annotations
@@ -17,22 +20,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from pipelines import load_problem
+from tasks.artifacts import BLESSING, EXPORT_DIR, FEATURES_DIR, METRICS, MODEL, read_spec, read_split, require
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError, run_stage
+from tasks.kinds import KINDS
 from tasks.lineage import git_revision, sha256_path
+from tasks.objectives import objective_for
 from tasks.params import Params
-from tasks.train import FEATURES_DIR, model_inputs, read_spec, read_split
+from tasks.selection import select
+from tasks.training import as_model_input, model_inputs
 
-MODEL = Path("data/model/model.keras")
-METRICS = Path("reports/evaluation/metrics.json")
-BLESSING = Path("data/evaluation/blessing.json")
-OUT_DIR = Path("data/export")
+OUT_DIR = EXPORT_DIR
 log = logging.getLogger(__name__)
 
 
 def export_savedmodel(model: Any, target: Path) -> None:
+    """A table model's SavedModel (Keras' own export; the model has no training-only layers)."""
     model.export(str(target), format="tf_saved_model", verbose=False)
 
 
@@ -45,33 +50,35 @@ def max_reload_difference(savedmodel_dir: Path, keras_predictions: np.ndarray, i
     return float(np.max(np.abs(served.ravel() - keras_predictions.ravel())))
 
 
-def model_card(spec: dict[str, Any], params: Params, reload_difference: float) -> dict[str, Any]:
-    """The model card of a tabular model: raw feature columns in, the target out."""
-    return card_with_lineage(
-        spec,
-        params,
-        reload_difference,
-        inputs={
-            "numeric": list(spec["numeric"]),
-            "categorical": {k: v["dtype"] for k, v in spec["categorical"].items()},
-        },
-        output={"name": "output_0", "meaning": spec["target"]},
-    )
+def signature(spec: dict[str, Any], train: pd.DataFrame) -> dict[str, Any]:
+    """The card's `signature` block (/work/notes/SIGNATURE.md): the kind describes the inputs, the objective the
+    output."""
+    objective = objective_for(spec)
+    return {
+        "name": "serving_default",
+        "kind": spec["kind"],
+        "objective": objective.name,
+        "inputs": KINDS[spec["kind"]].signature_inputs(spec, train),
+        "output": objective.output_signature(spec),
+    }
 
 
-def card_with_lineage(
-    spec: dict[str, Any], params: Params, reload_difference: float, inputs: dict[str, Any], output: dict[str, Any]
+def model_card(
+    spec: dict[str, Any], params: Params, reload_difference: float, train: pd.DataFrame | None = None
 ) -> dict[str, Any]:
-    """Lineage and evaluation of the exported model, for any problem; `inputs`/`output` describe its signature.
+    """Lineage and evaluation of the exported model, for any problem, with its serving signature.
 
     A gate override is stated at the top level, not only inside the blessing, so no reader misses it.
     """
     blessing = json.loads(BLESSING.read_text()) if BLESSING.exists() else None
-    return {
+    output = {"name": "output_0", "meaning": spec["target"]}
+    if spec.get("classes"):
+        output = {"name": "output_0", "meaning": "class probabilities", "classes": list(spec["classes"])}
+    card = {
         "model": spec["problem"],
         "task": spec["task"],
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "inputs": inputs,
+        "inputs": KINDS[spec["kind"]].card_inputs(spec),
         "output": output,
         "lineage": {
             "git": git_revision(),
@@ -87,6 +94,9 @@ def card_with_lineage(
         else {"overridden": False},
         "export_check": {"max_abs_difference_vs_keras": reload_difference},
     }
+    if train is not None:
+        card["signature"] = signature(spec, train)
+    return card
 
 
 def write_checked_export(
@@ -112,33 +122,25 @@ def write_checked_export(
     return difference
 
 
-def load_trained_model(params: Params) -> tuple[float, dict[str, Any], Any, dict[str, Any]]:
-    """`export.tolerance`, the feature spec, the trained Keras model and the test split as the model's inputs."""
+def main() -> None:
+    selection = select()
+    params, kind = selection.params, selection.kind
     tolerance = params.get("export.tolerance", float, minimum=0.0)
-    if not MODEL.exists():
-        raise PipelineError(f"{MODEL}: not found; run the train stage first")
+    require(MODEL)
     spec = read_spec()
+    train = read_split("train")
+    inputs = model_inputs(read_split("test"), spec)
 
     import keras
 
-    return tolerance, spec, keras.models.load_model(MODEL), model_inputs(read_split("test"), spec)
-
-
-def main() -> None:
-    params = Params.load()
-    problem = load_problem(params.get("problem", str))
-    if problem.kind == "image":  # images take their own path through this stage
-        from tasks import image_export
-
-        return image_export.main(params, problem)
-    tolerance, spec, model, inputs = load_trained_model(params)
-    keras_predictions = np.asarray(model.predict(inputs, verbose=0))
+    model = keras.models.load_model(MODEL)
+    keras_predictions = np.asarray(model.predict(as_model_input(inputs), batch_size=512, verbose=0))
     difference = write_checked_export(
-        lambda target: export_savedmodel(model, target),
+        lambda target: kind.write_savedmodel(model, target, spec),
         inputs,
         keras_predictions,
         tolerance,
-        lambda diff: model_card(spec, params, diff),
+        lambda diff: model_card(spec, params, diff, train),
     )
     log.info("exported SavedModel; reload differs from Keras by at most %.3g", difference)
 

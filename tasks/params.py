@@ -1,13 +1,18 @@
-"""params.yaml: loading and typed access that names the key when a value is wrong.
+"""params.yaml: loading, checking every key, and typed access that names the key when a value is wrong.
 
 `problem:` picks a definition in pipelines/; the problem's own file `pipelines/<problem>/params.yaml` (when it exists)
 overrides the stage sections of params.yaml key by key, so one parameter switches the whole DAG to another problem
 with the knobs that suit it. dvc.yaml lists `pipelines/${problem}/params.yaml` among each stage's params, so DVC re-runs
 exactly the stages whose effective params changed.
+
+params.yaml holds the kind-neutral knobs (`NEUTRAL_KEYS`); a problem's file may add the keys its kind takes (each kind's
+`param_keys`, tasks/kinds/). `check_keys` refuses any other key (a typo such as `train.epochz`, a section that does not
+apply to the kind) with one message naming the file and the key; tasks/selection.py runs it before a stage does work.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +24,37 @@ PARAMS_FILE = Path("params.yaml")
 PIPELINES_DIR = Path("pipelines")  # a problem's own params: pipelines/<problem>/params.yaml
 _MISSING = object()
 
+# The keys every kind takes, by section: params.yaml may hold only these (and `problem`).
+NEUTRAL_KEYS: dict[str, frozenset[str]] = {
+    "collect": frozenset({"source", "s3", "http"}),
+    "validate": frozenset(),
+    "featurize": frozenset({"val_fraction", "seed"}),
+    "train": frozenset(
+        {"seed", "epochs", "batch_size", "learning_rate", "dropout", "patience", "mixed_precision", "tensorboard"}
+        | {"state_dir"}
+    ),
+    "tune": frozenset({"enabled", "trials", "epochs", "seed", "space"}),
+    "evaluate": frozenset({"gate", "permutation_repeats", "seed", "decision_threshold"}),
+    "export": frozenset({"tolerance"}),
+    "deploy": frozenset({"store", "model_name"}),
+    "monitor": frozenset({"drift_share"}),
+    "report": frozenset({"keep"}),
+}
+
 
 class Params:
     """Read-only view of params.yaml with dotted, type-checked access (`p.get("train.epochs", int)`)."""
 
-    def __init__(self, data: dict[str, Any], source: str | Path = PARAMS_FILE) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        source: str | Path = PARAMS_FILE,
+        layers: list[tuple[str, dict[str, Any]]] | None = None,
+    ) -> None:
         self._data = data
         self.source = str(source)
+        # (file, its mapping) in the order they apply: params.yaml, then the problem's file
+        self.layers = layers if layers is not None else [(str(source), data)]
 
     @classmethod
     def load(cls, path: str | Path = PARAMS_FILE) -> Params:
@@ -41,7 +70,9 @@ class Params:
         problem = data.get("problem")
         overrides = path.parent / PIPELINES_DIR / str(problem) / "params.yaml"
         if isinstance(problem, str) and overrides.is_file():
-            return cls(apply_problem_overrides(data, _read_mapping(overrides), overrides), f"{path} + {overrides}")
+            own = _read_mapping(overrides)
+            merged = apply_problem_overrides(data, own, overrides)
+            return cls(merged, f"{path} + {overrides}", [(str(path), data), (str(overrides), own)])
         return cls(data, path)
 
     def raw(self, key: str, default: Any = _MISSING) -> Any:
@@ -115,3 +146,35 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
         both_mappings = isinstance(value, dict) and isinstance(merged.get(key), dict)
         merged[key] = _merge(merged[key], value) if both_mappings else value
     return merged
+
+
+def check_keys(params: Params, kind: str, kinds: Mapping[str, Mapping[str, frozenset[str]]]) -> None:
+    """Refuse a key no stage reads for a problem of `kind`: params.yaml may hold the kind-neutral keys, a problem's
+    file also the keys of its kind (`kinds`: every kind's keys by section). The message names the file, the key and
+    what is expected there."""
+    own_keys = kinds[kind]
+    for index, (source, data) in enumerate(params.layers):
+        is_root = index == 0
+        for section, value in data.items():
+            if section == "problem" and is_root:
+                continue
+            neutral = NEUTRAL_KEYS.get(section)
+            if neutral is None:
+                raise PipelineError(
+                    f"{source}: unknown section '{section}'; expected one of {sorted(['problem', *NEUTRAL_KEYS])}"
+                )
+            if not isinstance(value, dict):
+                raise PipelineError(f"{source}: '{section}' must be a mapping, got {value!r}")
+            own = own_keys.get(section, frozenset())
+            for key in value:
+                if key in neutral or (not is_root and key in own):
+                    continue
+                others = sorted(name for name, keys in kinds.items() if name != kind and key in keys.get(section, ()))
+                if key in own:
+                    why = "is not kind-neutral; it belongs in the problem's own pipelines/<problem>/params.yaml"
+                elif others:
+                    why = f"applies to {' and '.join(others)} problems, not to this {kind} problem"
+                else:
+                    expected = sorted(neutral | (frozenset() if is_root else own))
+                    why = f"is not a known key; expected one of {expected}"
+                raise PipelineError(f"{source}: '{section}.{key}' {why}")

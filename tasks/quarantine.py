@@ -16,9 +16,8 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+from tasks.artifacts import QUARANTINE_DIR
 from tasks.atomic import atomic_dir
-
-QUARANTINE_DIR = Path("data/quarantine")
 
 
 def batch_digest(batch_dir: Path) -> str:

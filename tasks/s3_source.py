@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tasks.errors import PipelineError
-from tasks.sources import DATA_SUFFIXES, SourceFile
+from tasks.source_file import DATA_SUFFIXES, SourceFile
 
 LIST_PAGE_SIZE = 1000
 # Errors that mean "who you are" or "what you may do" is wrong, in words a user can act on.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import bz2
 import glob
 import gzip
-import hashlib
 import io
 import logging
 import time
@@ -25,23 +24,12 @@ import numpy as np
 import pandas as pd
 
 from tasks.errors import PipelineError
+from tasks.source_file import COMPRESSIONS, DATA_SUFFIXES, FORMATS, SourceFile
 
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "json lines", ".ndjson": "json lines", ".json": "json lines"}
-COMPRESSIONS = (".gz", ".bz2")
-DATA_SUFFIXES = tuple(f + c for f in FORMATS for c in ("", *COMPRESSIONS))
+__all__ = ["COMPRESSIONS", "DATA_SUFFIXES", "FORMATS", "SourceFile"]
+
 MAX_LINE_BYTES = 1 << 20  # a text line longer than 1 MiB is a broken file, not a record
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    uri: str
-    payload: bytes
-    etag: str | None = None
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.payload).hexdigest()
 
 
 @dataclass(frozen=True)

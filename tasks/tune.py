@@ -19,12 +19,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pipelines import load_problem
+from tasks.artifacts import TUNING_DIR, read_spec, read_split
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError, run_stage
 from tasks.params import Params
+from tasks.selection import select
 
-OUT_DIR = Path("data/tuning")
+OUT_DIR = TUNING_DIR
 log = logging.getLogger(__name__)
 
 
@@ -84,8 +85,8 @@ def search(
 
 
 def main() -> None:
-    params = Params.load()
-    problem = load_problem(params.get("problem", str))
+    selection = select()
+    params, problem = selection.params, selection.problem
     if not params.get("tune.enabled", bool, False):
         with atomic_dir(OUT_DIR) as tmp:
             (tmp / "best.json").write_text(json.dumps({"enabled": False}) + "\n")
@@ -93,7 +94,7 @@ def main() -> None:
         return
 
     from tasks.hardware import detect_gpus, make_strategy, plan_distribution
-    from tasks.train import read_hyperparameters, read_spec, read_split, train_model
+    from tasks.training import read_hyperparameters, train_model
 
     hp = read_hyperparameters(params, problem)
     space = read_space(params, hp)

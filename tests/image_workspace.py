@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from pipelines.fashion_mnist import PROBLEM
-from tasks.image_collect import read_image_source
-from tasks.image_featurize import fit_image_spec, split_images
+from tasks.kinds.image_source import read_image_source
+from tasks.kinds.image_split import fit_image_spec, split_images
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data/sources/fashion-mnist-sample"

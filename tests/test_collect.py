@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.collect import select_before
 from tasks.errors import PipelineError
+from tasks.kinds.table_source import select_before
 from tasks.sources import read_sources
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,5 +1,6 @@
-"""tasks.evaluate.evaluate dispatches on the problem's task: a binary classification problem (none ships yet) gets
-classification scores, baselines, threshold counts and report sections; no TensorFlow involved."""
+"""tasks.evaluate.evaluate varies by objective: a binary classification problem gets classification scores,
+baselines, threshold counts and report sections; no TensorFlow involved. Targets are class indices, as featurize
+writes them; the spec names the classes."""
 
 from __future__ import annotations
 
@@ -28,13 +29,13 @@ def frame(n: int, seed: int) -> pd.DataFrame:
             "timestamp": pd.date_range("2024-01-01", periods=n, freq="h"),
             "x": x,
             "c": rng.choice(["a", "b"], size=n),
-            "label": np.where(noisy > 0.3, "yes", "no"),
+            "label": np.where(noisy > 0.3, 1, 0),  # class indices: 0 = "no", 1 = "yes"
         }
     )
 
 
 def prior_baseline(train: pd.DataFrame) -> Any:
-    share = float((train["label"] == "yes").mean())
+    share = float((train["label"] == 1).mean())
     return lambda f: np.column_stack([np.full(len(f), 1 - share), np.full(len(f), share)])
 
 
@@ -50,6 +51,7 @@ PROBLEM_CLS = dataclasses.replace(
     extra={},
 )
 SPEC = {
+    "kind": "table",
     "problem": "toy_alarm",
     "task": "classification",
     "target": "label",

@@ -2,10 +2,10 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.collect import select_before
 from tasks.errors import PipelineError
-from tasks.featurize import fit_feature_spec, split_by_time
-from tasks.validate import feature_view
+from tasks.kinds.table_checks import feature_view
+from tasks.kinds.table_source import select_before
+from tasks.kinds.table_split import fit_feature_spec, split_by_time
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,18 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
 
 from pipelines import load_problem
-from tasks.collect import parse_as_of, select_before
 from tasks.evaluation_report import numbers_by_key
-from tasks.featurize import fit_feature_spec, split_by_time
+from tasks.kinds.table_source import parse_as_of, select_before
+from tasks.kinds.table_split import fit_feature_spec, split_by_time
 from tasks.sources import read_sources
+from tests.workspace_params import copy_params, effective_params, set_params
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
 PRODUCTION = Path("data/model_store/bike_demand/production.json")
+BASE = {"evaluate.permutation_repeats": 2, "train.epochs": 40, "train.patience": 10}
 
 
 def write_features(root: Path, params: dict[str, Any]) -> None:
@@ -34,7 +35,8 @@ def write_features(root: Path, params: dict[str, Any]) -> None:
     problem = load_problem(params["problem"])
     frame, _ = read_sources(str(REPO / params["collect"]["source"]))
     frame = select_before(frame, problem, parse_as_of(params["collect"]["as_of"]))[problem.model_columns]
-    splits = split_by_time(frame, problem.timestamp, **params["featurize"])
+    fractions = {k: params["featurize"][k] for k in ("val_fraction", "test_fraction")}
+    splits = split_by_time(frame, problem.timestamp, **fractions)
     spec = fit_feature_spec(splits["train"], problem)
     out = root / "data/features"
     out.mkdir(parents=True)
@@ -43,21 +45,16 @@ def write_features(root: Path, params: dict[str, Any]) -> None:
     (out / "spec.json").write_text(json.dumps(spec))
 
 
-def run(root: Path, params: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """Write params.yaml with dotted `changes` (train__epochs=1), run train..deploy, return what they wrote."""
+def run(root: Path, **changes: Any) -> dict[str, Any]:
+    """Write params (params.yaml and the problem's own) with dotted `changes` (train__epochs=1), run
+    train..deploy, return what they wrote."""
     import tasks.deploy
     import tasks.evaluate
     import tasks.export
     import tasks.train
 
-    edited = json.loads(json.dumps(params))
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split("__")
-        node = edited
-        for part in parents:
-            node = node[part]
-        node[leaf] = value
-    (root / "params.yaml").write_text(yaml.safe_dump(edited))
+    copy_params(root)
+    set_params(root, {**BASE, **{dotted.replace("__", "."): value for dotted, value in changes.items()}})
     with contextlib.chdir(root):
         before = PRODUCTION.read_bytes() if PRODUCTION.exists() else None
         for stage in (tasks.train, tasks.evaluate, tasks.export, tasks.deploy):
@@ -77,15 +74,11 @@ def run(root: Path, params: dict[str, Any], **changes: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
     root = tmp_path_factory.mktemp("gate")
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["evaluate"]["permutation_repeats"] = 2
-    params["train"].update(epochs=40, patience=10)
-    write_features(root, params)
-    results = {"champion": run(root, params)}
-    results["worse"] = run(root, params, train__epochs=1)
+    write_features(root, effective_params())
+    results = {"champion": run(root)}
+    results["worse"] = run(root, train__epochs=1)
     results["override"] = run(
         root,
-        params,
         train__epochs=1,
         evaluate__gate__override=True,
         evaluate__gate__override_reason="test: deploy the one-epoch model on purpose",
@@ -162,7 +155,7 @@ def test_a_champion_whose_inputs_no_longer_match_fails_the_gate_with_the_reason(
     del spec["numeric"]["windspeed"]  # as if a feature had been dropped since the champion was trained
 
     champion = champion_identity(ModelStore(root / "data/model_store", "bike_demand"))
-    scored = score_champion(champion, test, spec, test["bikers"].to_numpy(), regression_metrics, "regression")
+    scored = score_champion(champion, test, spec, test["bikers"].to_numpy(), regression_metrics)
 
     assert scored["version"] == 2 and "metrics" not in scored
     assert "its inputs differ from the current features (it needs ['windspeed']" in scored["error"]

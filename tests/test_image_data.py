@@ -12,10 +12,10 @@ import pytest
 from pipelines.fashion_mnist import PROBLEM
 from tasks.errors import PipelineError
 from tasks.idx import write_idx
-from tasks.image_collect import file_uri, read_image_source
-from tasks.image_featurize import fit_image_spec, split_images
-from tasks.image_tables import to_arrays
-from tasks.image_validate import ImagePolicy, validate_images
+from tasks.kinds.image_checks import ImagePolicy, validate_images
+from tasks.kinds.image_source import file_uri, read_image_source
+from tasks.kinds.image_split import fit_image_spec, split_images
+from tasks.kinds.image_table import to_arrays
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data/sources/fashion-mnist-sample"
 POLICY = ImagePolicy()

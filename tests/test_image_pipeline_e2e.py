@@ -27,8 +27,8 @@ def image_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     overrides = yaml.safe_load(problem_file.read_text())
     overrides["train"].update(FAST_CNN)
     # A six-epoch model on 1,440 images need not beat the pixel logistic regression yet (the default 30 epochs do);
-    # the gate's decisions are unit-tested in test_image_evaluate.py, here the blessed path runs to deployment.
-    overrides["evaluate"].update(min_accuracy=0.5, require_beating_baselines=False)
+    # the gate's decisions are tested in test_image_gate.py, here the blessed path runs to deployment.
+    overrides["evaluate"]["gate"].update(floors={"accuracy": {"min": 0.5}}, require_beating_baselines=False)
     problem_file.write_text(yaml.safe_dump(overrides, sort_keys=False))
     git = ["git", "-c", "user.name=tests", "-c", "user.email=tests@localhost"]
     run([*git, "commit", "-qam", "fast CNN"], workspace)
@@ -61,18 +61,20 @@ def test_validation_report_lists_the_image_checks(image_workspace: Path) -> None
 
 def test_evaluation_has_accuracy_per_class_scores_and_confusion_matrix(image_workspace: Path) -> None:
     metrics = read_json(image_workspace / "reports/evaluation/metrics.json")
-    assert metrics["model"]["accuracy"] > metrics["common_sense"]["accuracy"]
-    assert metrics["model"]["accuracy"] > 0.5
-    assert set(metrics["per_class"]) >= {"T-shirt/top", "Ankle boot"}
-    matrix = np.asarray(metrics["confusion_matrix"]["matrix"])
+    record = read_json(image_workspace / "reports/evaluation/evaluation.json")
+    assert metrics["model"]["accuracy"] > metrics["majority_class"]["accuracy"]
+    assert metrics["model"]["accuracy"] > 0.5 and metrics["blessed"]
+    assert set(record["classification"]["per_class"]) >= {"T-shirt/top", "Ankle boot"}
+    matrix = np.asarray(record["classification"]["confusion_matrix"]["counts"])
     assert matrix.shape == (10, 10) and matrix.sum() == 400 and (matrix.sum(axis=1) == 40).all()
     assert np.trace(matrix) / 400 == pytest.approx(metrics["model"]["accuracy"])
     predictions = pd.read_csv(image_workspace / "reports/evaluation/predictions.csv")
     assert (predictions["actual"] == predictions["predicted"]).mean() == pytest.approx(metrics["model"]["accuracy"])
     report = (image_workspace / "reports/evaluation/index.html").read_text()
     assert "Confusion matrix" in report and report.count("data:image/png;base64,") >= 2
-    record = read_json(image_workspace / "reports/evaluation/evaluation.json")
     assert record["primary_metric"] == "accuracy" and record["scores"]["model"] == metrics["model"]
+    assert record["kind"] == "image" and record["objective"] == "multiclass"
+    assert {c["check"] for c in record["blessing"]["checks"]} == {"floor", "baseline", "champion"}
     importance = pd.read_csv(image_workspace / "reports/evaluation/importance.csv")
     assert len(importance) == 16 and importance["score_loss_mean"].iloc[0] > 0  # some region matters
     index = (image_workspace / "reports/index.html").read_text()
@@ -111,6 +113,12 @@ def test_savedmodel_serves_raw_uint8_images_and_is_deployed(image_workspace: Pat
     assert read_json(store / "production.json")["version"] == 1
     card = read_json(store / "1/assets.extra/model_card.json")
     assert card["inputs"]["image"]["dtype"] == "uint8" and card["output"]["classes"][0] == "T-shirt/top"
+    assert card["signature"]["inputs"][0] == {
+        "name": "image",
+        "dtype": "uint8",
+        "shape": [28, 28],
+        "range": {"min": 0, "max": 255},
+    }
 
 
 def test_drift_report_on_image_statistics(image_workspace: Path) -> None:

@@ -16,19 +16,23 @@ def fake_export(root: Path, weights: bytes) -> Path:
     return root
 
 
+FIRST = {"blessed": True, "champion": None}  # as the gate blesses a first model: no production model to compare
+OVER_ONE = {"blessed": True, "champion": {"version": 1}}  # ... and one measured against production version 1
+
+
 def test_blessed_model_becomes_version_one_in_production(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
-    receipt = deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True, "reasons": ["ok"]})
+    receipt = deploy(store, fake_export(tmp_path / "e1", b"w1"), {**FIRST, "reasons": ["ok"]})
     assert receipt["deployed"] and receipt["production_version"] == 1
     assert store.production()["version"] == 1
     assert (tmp_path / "store/bikes/1/saved_model.pb").is_file()
     stored = json.loads((tmp_path / "store/bikes/1/assets.extra/blessing.json").read_text())
-    assert stored == {"blessed": True, "reasons": ["ok"]}  # the blessing this deploy was decided on
+    assert stored == {**FIRST, "reasons": ["ok"]}  # the blessing this deploy was decided on
 
 
 def test_unblessed_model_is_refused_and_production_stays(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
-    deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True, "reasons": ["ok"]})
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), {**FIRST, "reasons": ["ok"]})
     pointer_before = (tmp_path / "store/bikes/production.json").read_bytes()
 
     receipt = deploy(store, fake_export(tmp_path / "e2", b"w2"), {"blessed": False, "reasons": ["worse than linear"]})
@@ -42,18 +46,18 @@ def test_unblessed_model_is_refused_and_production_stays(tmp_path: Path) -> None
 
 def test_same_weights_reuse_their_version(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
-    deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True})
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), FIRST)
     again = fake_export(tmp_path / "e1b", b"w1")
     (again / "savedmodel/saved_model.pb").write_bytes(b"re-exported graph, new function names")
-    receipt = deploy(store, again, {"blessed": True})
+    receipt = deploy(store, again, OVER_ONE)
     assert store.versions() == [1]
     assert receipt["production_version"] == 1 and receipt["new_version"] is False
 
 
 def test_new_model_gets_the_next_version_and_remembers_the_previous(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
-    deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True})
-    deploy(store, fake_export(tmp_path / "e2", b"w2"), {"blessed": True})
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), FIRST)
+    deploy(store, fake_export(tmp_path / "e2", b"w2"), OVER_ONE)
     assert store.versions() == [1, 2]
     assert store.production()["version"] == 2
     assert store.production()["previous_version"] == 1
@@ -64,3 +68,11 @@ def test_new_model_gets_the_next_version_and_remembers_the_previous(tmp_path: Pa
 def test_promoting_a_missing_version_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no version 3"):
         ModelStore(tmp_path, "bikes").promote(3, "typo")
+
+
+def test_a_blessing_that_names_no_production_model_is_refused(tmp_path: Path) -> None:
+    """Every model's blessing comes from the one gate, which records the production model it was compared with."""
+    store = ModelStore(tmp_path / "store", "images")
+    receipt = deploy(store, fake_export(tmp_path / "e1", b"w1"), {"blessed": True, "reasons": ["hand-made"]})
+    assert not receipt["deployed"] and "does not record which production model" in receipt["reasons"][0]
+    assert store.versions() == []

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.monitor import current_window, measure_drift
+from tasks.kinds.table_drift import current_window, measure_drift
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.collect import select_before
-from tasks.featurize import fit_feature_spec, split_by_time
-from tasks.validate import feature_view
+from tasks.kinds.table_checks import feature_view
+from tasks.kinds.table_source import select_before
+from tasks.kinds.table_split import fit_feature_spec, split_by_time
 
 HP = {
     "seed": 7,
@@ -33,7 +33,7 @@ def splits(bike_source: pd.DataFrame) -> dict:
 
 @pytest.fixture(scope="module")
 def trained(splits: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    from tasks.train import train_model
+    from tasks.training import train_model
 
     out = tmp_path_factory.mktemp("model")
     summary = train_model(splits["train"], splits["val"], splits["spec"], HP, out, PROBLEM.build_model)
@@ -52,7 +52,7 @@ def test_training_writes_model_history_and_tensorboard_logs(trained: tuple[Path,
 
 
 def test_same_seed_gives_the_same_model(splits: dict, trained: tuple[Path, dict], tmp_path: Path) -> None:
-    from tasks.train import train_model
+    from tasks.training import train_model
 
     again = train_model(splits["train"], splits["val"], splits["spec"], HP, tmp_path, PROBLEM.build_model)
     assert again["best_val_loss"] == pytest.approx(trained[1]["best_val_loss"], rel=1e-6)
@@ -61,7 +61,7 @@ def test_same_seed_gives_the_same_model(splits: dict, trained: tuple[Path, dict]
 def test_model_takes_raw_values_and_unseen_categories(splits: dict, trained: tuple[Path, dict]) -> None:
     import keras
 
-    from tasks.train import model_inputs
+    from tasks.training import model_inputs
 
     model = keras.models.load_model(trained[0] / "model.keras")
     frame = splits["test"].head(3).copy()
@@ -76,7 +76,7 @@ def test_export_reloads_as_a_savedmodel_with_equal_predictions(
     import keras
 
     from tasks.export import export_savedmodel, max_reload_difference
-    from tasks.train import model_inputs
+    from tasks.training import model_inputs
 
     model = keras.models.load_model(trained[0] / "model.keras")
     inputs = model_inputs(splits["test"], splits["spec"])

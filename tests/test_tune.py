@@ -8,7 +8,7 @@ import pytest
 
 from tasks.errors import PipelineError
 from tasks.params import Params
-from tasks.train import apply_tuning
+from tasks.training import apply_tuning
 from tasks.tune import read_space, search
 
 HP = {"seed": 1, "epochs": 2, "learning_rate": 0.001, "dropout": 0.1, "batch_size": 32, "filters": [8]}
@@ -82,7 +82,8 @@ def test_tune_stage_records_the_best_trial_and_train_uses_it(tmp_path: Path) -> 
 
     best = json.loads((workspace / "data/tuning/best.json").read_text())
     assert best["enabled"] and best["problem"] == "fashion_mnist" and len(best["trials"]) == 2
-    assert set(best["best_params"]) == {"learning_rate", "dropout", "batch_size", "dense_units"}
+    # the problem's own space only: nothing of bike_demand's (batch_size) is inherited
+    assert set(best["best_params"]) == {"learning_rate", "dropout", "dense_units"}
     assert best["best_score"] == min(t["val_loss"] for t in best["trials"])
     trained = json.loads((workspace / "data/model/train.json").read_text())
     assert {k: trained["params"][k] for k in best["best_params"]} == best["best_params"]

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.collect import select_before
-from tasks.validate import feature_view, load_suite_json, run_suites
+from tasks.kinds.table_checks import feature_view, load_suite_json, run_suites
+from tasks.kinds.table_source import select_before
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ PLAIN_SCRIPT = textwrap.dedent(
     import json, sys, time
     import keras, pandas as pd
     from pipelines.image_cnn import build_cnn_classifier
-    from tasks.image_tables import to_arrays
+    from tasks.kinds.image_table import to_arrays
 
     workspace, hp = sys.argv[1], json.loads(sys.argv[2])
     spec = json.load(open(f"{workspace}/data/features/spec.json"))
@@ -52,8 +52,8 @@ PLAIN_SCRIPT = textwrap.dedent(
 def prepare_workspace(root: Path, source: str, train_images: int, hp: dict) -> None:
     """Params (image problem, `hp`) and features made by the pipeline's own collect/featurize functions."""
     from pipelines.fashion_mnist import PROBLEM
-    from tasks.image_collect import read_image_source
-    from tasks.image_featurize import fit_image_spec, split_images
+    from tasks.kinds.image_source import read_image_source
+    from tasks.kinds.image_split import fit_image_spec, split_images
 
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["problem"] = "fashion_mnist"

@@ -88,7 +88,7 @@ def run_one(raw: Path, rows: int) -> dict[str, float]:
     """Validate `raw` in a scratch workspace (called in a fresh process, so its peak RSS is the stage's)."""
     sys.path.insert(0, str(REPO))
     from pipelines import load_problem
-    from tasks.validate import ValidateSettings, load_suite_json, validate
+    from tasks.kinds.table_checks import ValidateSettings, load_suite_json, validate
 
     problem = load_problem("bike_demand")
     work = raw.parent / "run"

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from tasks import collect, validate
 from tasks.errors import PipelineError
+from tests.workspace_params import copy_params, set_params
 
 REPO = Path(__file__).resolve().parents[2]
 BIKE_SOURCE = REPO / "data" / "sources" / "bikeshare-2011.csv.gz"
@@ -273,23 +273,11 @@ def digest(folder: Path) -> dict[str, str]:
     }
 
 
-def set_params(workspace: Path, values: dict[str, object]) -> None:
-    path = workspace / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for key, value in values.items():
-        node = params
-        *parents, last = key.split(".")
-        for part in parents:
-            node = node[part]
-        node[last] = value
-    path.write_text(yaml.safe_dump(params))
-
-
 @pytest.fixture(scope="module")
 def good_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace after one good run of collect and validate: the last good data every case must preserve."""
     workspace = tmp_path_factory.mktemp("good")
-    shutil.copy(REPO / "params.yaml", workspace / "params.yaml")
+    copy_params(workspace)
     (workspace / "sources").mkdir()
     shutil.copy(BIKE_SOURCE, workspace / "sources" / "bike.csv.gz")
     set_params(workspace, {"collect.source": "sources/bike.csv.gz", "validate.now": "2026-01-01T00:00:00"})

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
-from tasks.collect import select_before
 from tasks.data_docs import ASSETS, CDN_FILES
-from tasks.validate import ValidateSettings, validate
+from tasks.kinds.table_checks import ValidateSettings, validate
+from tasks.kinds.table_source import select_before
 
 PROBLEM = load_problem("bike_demand")
 ASSET = re.compile(r"""<(?:link|script|img)\b[^>]*?\b(?:href|src)=["']([^"']+)["']""", re.IGNORECASE)

@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.fashion_mnist import PROBLEM
 from tasks.errors import PipelineError
-from tasks.image_collect import fetch_bytes, read_image_source
+from tasks.kinds.image_source import fetch_bytes, read_image_source
 
 if TYPE_CHECKING:
     from tests.data.conftest import S3Server

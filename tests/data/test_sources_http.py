@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
-from tasks.collect import CollectSettings, collect
 from tasks.errors import PipelineError
+from tasks.kinds.table_source import CollectSettings, collect
 from tasks.sources import HttpSettings, download, parse_table, read_sources
 
 PROBLEM = load_problem("bike_demand")

@@ -16,9 +16,10 @@ import pytest
 
 from pipelines import load_problem
 from tasks import s3_source
-from tasks.collect import CollectSettings, collect
 from tasks.errors import PipelineError
+from tasks.kinds.table_source import CollectSettings, collect
 from tasks.sources import SourceFile
+from tests.workspace_params import copy_params, set_params
 
 if TYPE_CHECKING:
     from tests.data.conftest import S3Server
@@ -180,10 +181,8 @@ def test_collect_cli_reports_wrong_secret_without_traceback(
     aws_env: S3Server, bucket: str, bike_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     upload_day(aws_env.client(), bucket, bike_frame, 8)
-    params = (REPO / "params.yaml").read_text()
-    params = params.replace("source: data/sources/bikeshare-2011.csv.gz", f"source: s3://{bucket}/bike/")
-    params = params.replace("endpoint_url: null", f"endpoint_url: {aws_env.endpoint_url}")
-    (tmp_path / "params.yaml").write_text(params)
+    copy_params(tmp_path)
+    set_params(tmp_path, {"collect.source": f"s3://{bucket}/bike/", "collect.s3.endpoint_url": aws_env.endpoint_url})
     env = dict(os.environ, AWS_SECRET_ACCESS_KEY="wrong", PYTHONPATH=str(REPO))
 
     done = subprocess.run(
@@ -236,9 +235,8 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
     work = tmp_path / "ws"
     for folder in ("tasks", "pipelines"):  # pipelines/<problem>/params.yaml: per-problem params every stage lists
         shutil.copytree(REPO / folder, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["collect"] |= {"source": f"s3://{bucket}/bike/", "as_of": "2011-12-31"}
-    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    shutil.copy(REPO / "params.yaml", work / "params.yaml")
+    set_params(work, {"collect.source": f"s3://{bucket}/bike/", "collect.as_of": "2011-12-31"})
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     (work / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"collect": stages["collect"]}}))
     env = dict(os.environ, AWS_ENDPOINT_URL=aws_env.endpoint_url, AWS_DEFAULT_REGION="us-east-1")

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
-from tasks.collect import select_before
 from tasks.data_checks import CheckSettings, DataChecks
 from tasks.errors import PipelineError
 from tasks.expectations import SuiteRun, evaluate_suite
-from tasks.validate import ValidateSettings, load_suite_json, validate
+from tasks.kinds.table_checks import ValidateSettings, load_suite_json, validate
+from tasks.kinds.table_source import select_before
 
 PROBLEM = load_problem("bike_demand")
 RAW_SUITE = load_suite_json(PROBLEM.suite_path("raw"))

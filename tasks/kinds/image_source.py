@@ -1,8 +1,10 @@
-"""collect, for image problems: read the problem's IDX files from a folder, an http(s) URL prefix or an S3 prefix.
+"""The image kind's collect: read the problem's IDX files from a folder, an http(s) URL prefix or an S3 prefix.
 
 `collect.source` names where the files are; the file names come from the problem definition (for Fashion-MNIST
-`train-images-idx3-ubyte.gz` and friends). Outputs (data/raw/): `images.parquet` (split, label, image bytes; see
-tasks.image_tables) and `manifest.json` (URI, sha256 and size of every file read, images per split).
+`train-images-idx3-ubyte.gz` and friends). Reading goes through the same code as table sources: HTTP with
+timeouts and retries (`collect.http`), S3 with the store's retries and one message per cause, the sha256 of every
+file in the manifest, and `collect.checksums` ({file name: sha256}) refusing a file whose content differs.
+Outputs (data/raw/): `data.parquet` (split, label, image bytes; see tasks.kinds.image_table) and `manifest.json`.
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,14 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
+from tasks.artifacts import RAW, RAW_DIR, RAW_MANIFEST
 from tasks.atomic import atomic_dir
-from tasks.collect import OUT_DIR
 from tasks.errors import PipelineError
 from tasks.idx import read_idx
-from tasks.image_tables import to_table
+from tasks.kinds.image_table import to_table
 from tasks.params import Params
+from tasks.sources import HttpSettings, download, is_url
 
-HTTP_TIMEOUT_S = 60
 log = logging.getLogger(__name__)
 
 
@@ -38,28 +39,28 @@ def file_uri(source: str, name: str) -> str:
     return str(Path(source) / name)
 
 
-def fetch_bytes(uri: str, s3_endpoint_url: str | None = None, s3_region: str | None = None) -> bytes:
+def fetch_bytes(
+    uri: str, s3_endpoint_url: str | None = None, s3_region: str | None = None, http: HttpSettings | None = None
+) -> bytes:
     """The bytes behind `uri`; a PipelineError naming it when it cannot be read.
 
+    HTTP(S) retries timeouts, connection errors and 5xx/429 answers with backoff (`collect.http`, as for tables).
     S3 credentials come from the environment or an AWS profile (boto3's usual chain); `s3_endpoint_url`
     (`collect.s3.endpoint_url`, else AWS_ENDPOINT_URL) points at an S3-compatible server.
     """
     if uri.startswith("s3://"):
-        import boto3
-        import botocore.exceptions
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from tasks.s3_source import S3Settings, explain, make_client
 
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         try:
-            client = boto3.client("s3", endpoint_url=s3_endpoint_url, region_name=s3_region)
+            client = make_client(S3Settings(s3_endpoint_url, s3_region))
             return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as err:
-            raise PipelineError(f"collect.source: could not read {uri}: {err}") from None
-    if uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT_S) as response:
-                return response.read()
-        except (urllib.error.URLError, TimeoutError, OSError) as err:
-            raise PipelineError(f"collect.source: could not download {uri}: {err}") from None
+        except (BotoCoreError, ClientError) as err:
+            raise explain(err, f"collect.source: could not read {uri}") from None
+    if is_url(uri):
+        return download(uri, http or HttpSettings())
     try:
         return Path(uri).read_bytes()
     except FileNotFoundError:
@@ -69,7 +70,10 @@ def fetch_bytes(uri: str, s3_endpoint_url: str | None = None, s3_region: str | N
 
 
 def read_image_source(
-    source: str, problem: ImageProblem, fetch: Any = fetch_bytes
+    source: str,
+    problem: ImageProblem,
+    fetch: Callable[[str], bytes] = fetch_bytes,
+    checksums: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Every split of `problem` read from `source`: (one table of all images, a manifest entry per file read)."""
     frames, files = [], []
@@ -78,11 +82,15 @@ def read_image_source(
         for name in (images_name, labels_name):
             uri = file_uri(source, name)
             payload = fetch(uri)
+            digest = hashlib.sha256(payload).hexdigest()
+            expected = (checksums or {}).get(name)
+            if expected and expected != digest:
+                raise PipelineError(f"collect.checksums: {uri} has sha256 {digest}, expected {expected}")
             array = read_idx(payload, uri)
             files.append(
                 {
                     "uri": uri,
-                    "sha256": hashlib.sha256(payload).hexdigest(),
+                    "sha256": digest,
                     "bytes": len(payload),
                     "split": split,
                     "role": "images" if name == images_name else "labels",
@@ -95,11 +103,22 @@ def read_image_source(
     return pd.concat(frames, ignore_index=True), files
 
 
-def main(params: Params, problem: ImageProblem) -> None:
+def collect(problem: ImageProblem, params: Params) -> None:
     source = params.get("collect.source", str)
     endpoint = params.get("collect.s3.endpoint_url", (str, type(None)), None)
     region = params.get("collect.s3.region", (str, type(None)), None)
-    table, files = read_image_source(source, problem, lambda uri: fetch_bytes(uri, endpoint, region))
+    http = HttpSettings(
+        timeout_s=params.get("collect.http.timeout_s", float, 30.0, minimum=0.1),
+        retries=params.get("collect.http.retries", int, 3, minimum=0),
+        backoff_s=params.get("collect.http.backoff_s", float, 1.0, minimum=0.0),
+    )
+    checksums = params.get("collect.checksums", (dict, type(None)), None) or {}
+    unknown = sorted(set(checksums) - {name for pair in problem.source_files.values() for name in pair})
+    if unknown:
+        raise PipelineError(f"{params.source}: 'collect.checksums' names files the problem does not read: {unknown}")
+    table, files = read_image_source(
+        source, problem, lambda uri: fetch_bytes(uri, endpoint, region, http), {k: str(v) for k, v in checksums.items()}
+    )
     counts = table.groupby("split").size().to_dict()
     manifest = {
         "problem": problem.name,
@@ -107,7 +126,7 @@ def main(params: Params, problem: ImageProblem) -> None:
         "images": {k: int(v) for k, v in counts.items()},
         "collected_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    with atomic_dir(OUT_DIR) as tmp:
-        table.to_parquet(tmp / "images.parquet", index=False)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    with atomic_dir(RAW_DIR) as tmp:
+        table.to_parquet(tmp / RAW.name, index=False)
+        (tmp / RAW_MANIFEST.name).write_text(json.dumps(manifest, indent=2) + "\n")
     log.info("collected %s images from %s", manifest["images"], source)

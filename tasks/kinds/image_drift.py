@@ -1,31 +1,28 @@
-"""monitor, for image problems: drift of simple per-image statistics between the training images and a new batch.
+"""The image kind's monitor: drift of simple per-image statistics between the training images and a new batch.
 
 Images have no columns to compare, so each image is summarised by what shifts when a camera, a crop or a product
 line changes: mean brightness, contrast (pixel standard deviation), ink share (pixels above a tenth of full
 scale) and where the ink sits (centre of mass, row and column). Evidently's DataDriftPreset compares these between
 the training split (reference) and the current batch. With no stream of new images in this repository the current
 batch is the held-out test split, which should show no drift; point `monitor` at new data once images arrive.
-
-Outputs (reports/monitoring/): `drift.html` (Evidently's self-contained report) and `drift.json`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
-from tasks.atomic import atomic_file, write_text
-from tasks.image_tables import to_arrays
-from tasks.monitor import REPORT_DIR
+from tasks.artifacts import read_split
+from tasks.drift import measure
+from tasks.kinds.contract import DriftResult
+from tasks.kinds.image_table import to_arrays
 from tasks.params import Params
 
 STATISTICS = ("brightness", "contrast", "ink_share", "centre_row", "centre_col")
-log = logging.getLogger(__name__)
 
 
 def image_statistics(images: np.ndarray) -> pd.DataFrame:
@@ -52,39 +49,16 @@ def measure_image_drift(
     reference: pd.DataFrame, current: pd.DataFrame, drift_share: float
 ) -> tuple[dict[str, Any], Any]:
     """Evidently's DataDriftPreset over the statistics; (summary, snapshot)."""
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
-
-    from tasks.monitor import drift_results
-
-    definition = DataDefinition(numerical_columns=list(STATISTICS))
-    snapshot = Report([DataDriftPreset(drift_share=drift_share)], include_tests=True).run(
-        current_data=Dataset.from_pandas(current, data_definition=definition),
-        reference_data=Dataset.from_pandas(reference, data_definition=definition),
-    )
-    share, drifted = drift_results(snapshot)
-    return {
-        "drift_share": share,
-        "drift_share_threshold": drift_share,
-        "dataset_drift": share >= drift_share,
-        "drifted_columns": sorted(drifted),
-        "columns_checked": len(STATISTICS),
-        "reference_rows": len(reference),
-        "current_rows": len(current),
-    }, snapshot
+    return measure(reference, current, STATISTICS, (), drift_share)
 
 
-def main(params: Params, problem: ImageProblem) -> None:
-    from tasks.train import read_split
-
+def drift(problem: ImageProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
     threshold = params.get("monitor.drift_share", float, minimum=0.0, maximum=1.0)
-    reference = image_statistics(to_arrays(read_split("train"), problem.image_shape)[0])
+    reference = image_statistics(to_arrays(train, problem.image_shape)[0])
     current = image_statistics(to_arrays(read_split("test"), problem.image_shape)[0])
     summary, snapshot = measure_image_drift(reference, current, threshold)
-    summary = {"status": "measured", "current": "test split (stand-in for a new batch)", **summary}
-    with atomic_file(REPORT_DIR / "drift.html") as tmp:
-        snapshot.save_html(str(tmp))
-    write_text(REPORT_DIR / "drift.json", json.dumps(summary, indent=2) + "\n")
-    log.info(
-        "drift share %.2f (threshold %.2f); drifted: %s", summary["drift_share"], threshold, summary["drifted_columns"]
-    )
+
+    def write(target: Path) -> None:
+        snapshot.save_html(str(target))
+
+    return DriftResult({"status": "measured", "current": "test split (stand-in for a new batch)", **summary}, write)

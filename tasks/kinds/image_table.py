@@ -7,8 +7,6 @@ for images as it does for tables.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -44,10 +42,3 @@ def to_arrays(frame: pd.DataFrame, image_shape: tuple[int, int] | list[int]) -> 
         )
     pixels = np.frombuffer(b"".join(frame["image"].tolist()), dtype=np.uint8)
     return pixels.reshape(len(frame), height, width), frame["label"].to_numpy(dtype="int64")
-
-
-def read_table(path: Path, stage_hint: str) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path)
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: not found; run the {stage_hint} stage first") from None

@@ -1,28 +1,26 @@
-"""featurize, for image problems: hold out a stratified validation part of the source's training images.
+"""The image kind's featurize: hold out a stratified validation part of the source's training images.
 
 The source's own test split stays the test split (never seen in training or early stopping). Pixel statistics
 for the model's standardisation layer come from the training part alone. Outputs (data/features/): `train.parquet`,
-`val.parquet`, `test.parquet` (see tasks.image_tables) and `spec.json`.
+`val.parquet`, `test.parquet` (see tasks.kinds.image_table) and `spec.json`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
+from tasks.artifacts import FEATURES_DIR, VALIDATED, read_parquet
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError
-from tasks.featurize import OUT_DIR
-from tasks.image_tables import read_table, to_arrays
+from tasks.kinds.image_table import to_arrays
 from tasks.params import Params
 
-VALIDATED = Path("data/validated/images.parquet")
 log = logging.getLogger(__name__)
 
 
@@ -65,17 +63,18 @@ def split_images(frame: pd.DataFrame, val_fraction: float, seed: int) -> dict[st
     return {"train": train, "val": val, "test": test}
 
 
-def main(params: Params, problem: ImageProblem) -> None:
+def featurize(problem: ImageProblem, params: Params) -> dict[str, Any]:
     val_fraction = params.get("featurize.val_fraction", float, minimum=0.01, maximum=0.9)
     seed = params.get("featurize.seed", int, 0)
-    splits = split_images(read_table(VALIDATED, "validate"), val_fraction, seed)
+    splits = split_images(read_parquet(VALIDATED), val_fraction, seed)
     spec = fit_image_spec(splits["train"], problem)
     spec["splits"] = {
         name: {"rows": len(part), "per_class": np.bincount(part["label"], minlength=len(problem.classes)).tolist()}
         for name, part in splits.items()
     }
-    with atomic_dir(OUT_DIR) as tmp:
+    with atomic_dir(FEATURES_DIR) as tmp:
         for name, part in splits.items():
             part.drop(columns=["split"]).to_parquet(tmp / f"{name}.parquet", index=False)
         (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
     log.info("split %s", {k: v["rows"] for k, v in spec["splits"].items()})
+    return spec

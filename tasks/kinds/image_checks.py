@@ -1,9 +1,10 @@
-"""validate, for image problems: shape, dtype, value range, label set and class balance of the collected images.
+"""The image kind's validate: shape, dtype, value range, label set and class balance of the collected images.
 
-Checks run on the arrays as collected (`data/raw/images.parquet` plus the manifest's shapes and dtypes); each is a
-pure function returning a `Check`. Outputs: `data/validated/images.parquet` (only when every critical check passes)
+Checks run on the arrays as collected (`data/raw/data.parquet` plus the manifest's shapes and dtypes); each is a
+pure function returning a `Check`. Outputs: `data/validated/data.parquet` (only when every critical check passes)
 and `reports/validation/` (`index.html` and `summary.json`, in the same summary shape as the tabular suites'). On
-failure the stage exits non-zero naming each failed check; `data/validated/` keeps the last good data.
+failure the stage exits non-zero naming each failed check; `data/validated/` keeps the last good data, and the
+rejected batch and its report are kept in `data/quarantine/<id>/`, as for tables (tasks/quarantine.py).
 """
 
 from __future__ import annotations
@@ -19,13 +20,21 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
+from tasks.artifacts import (
+    QUARANTINE_DIR,
+    RAW,
+    RAW_MANIFEST,
+    VALIDATED,
+    VALIDATED_DIR,
+    VALIDATION_REPORT_DIR,
+    read_json,
+    read_parquet,
+)
 from tasks.atomic import atomic_dir
-from tasks.collect import OUT_DIR as RAW_DIR
 from tasks.errors import PipelineError
-from tasks.image_tables import read_table
 from tasks.params import Params
+from tasks.quarantine import quarantine
 from tasks.report_html import page, table
-from tasks.validate import OUT_DIR, REPORT_DIR
 
 log = logging.getLogger(__name__)
 
@@ -163,27 +172,31 @@ def render_report(checks: list[Check], problem: ImageProblem, counts: dict[str, 
     )
 
 
-def main(params: Params, problem: ImageProblem) -> None:
+def validate(problem: ImageProblem, params: Params) -> None:
     policy = ImagePolicy(
         min_class_ratio=params.get("validate.min_class_ratio", float, 0.5, minimum=0.0, maximum=1.0),
         max_blank_share=params.get("validate.max_blank_share", float, 0.001, minimum=0.0, maximum=1.0),
     )
-    images = read_table(RAW_DIR / "images.parquet", "collect")
-    manifest = json.loads((RAW_DIR / "manifest.json").read_text())
+    images = read_parquet(RAW)
+    manifest = read_json(RAW_MANIFEST)
     checks = validate_images(images, manifest, problem, policy)
-    outcome = {"source": str(RAW_DIR / "images.parquet"), "run_time": datetime.now(UTC).isoformat(timespec="seconds")}
+    run_time = datetime.now(UTC)
+    outcome = {"source": str(RAW), "run_time": run_time.isoformat(timespec="seconds")}
     outcome |= summary(checks)
     counts = {str(k): int(v) for k, v in images.groupby("split").size().items()}
-    with atomic_dir(REPORT_DIR) as docs:
+    with atomic_dir(VALIDATION_REPORT_DIR) as docs:
         (docs / "index.html").write_text(render_report(checks, problem, counts))
         (docs / "summary.json").write_text(json.dumps(outcome, indent=2) + "\n")
     if not outcome["success"]:
-        lines = [
-            f"{RAW_DIR / 'images.parquet'}: {outcome['failed']} check(s) failed; the pipeline stops before featurize:"
-        ]
-        lines += [f"  - {c.name}: {c.detail}" for c in checks if not c.success]
-        lines.append(f"  The last validated data in {OUT_DIR}/ was left as it was. Report: {REPORT_DIR}/index.html")
+        lines = [f"{RAW}: {outcome['failed']} check(s) failed; the pipeline stops before featurize:"]
+        lines += [f"  - {c.name}: {c.detail}" for c in checks if not c.success and c.severity == "critical"]
+        lines.append(
+            f"  The last validated data in {VALIDATED_DIR}/ was left as it was. "
+            f"Report: {VALIDATION_REPORT_DIR}/index.html"
+        )
+        kept = quarantine(RAW.parent, VALIDATION_REPORT_DIR, "\n".join(lines), run_time, QUARANTINE_DIR)
+        lines.append(f"  The rejected batch and its report were kept in {kept}/")
         raise PipelineError("\n".join(lines))
-    with atomic_dir(OUT_DIR) as tmp:
-        images.to_parquet(tmp / "images.parquet", index=False)
+    with atomic_dir(VALIDATED_DIR) as tmp:
+        images.to_parquet(tmp / VALIDATED.name, index=False)
     log.info("%d images passed %d checks", len(images), len(checks))

@@ -1,0 +1,291 @@
+"""The table kind's validate: check collected rows against the problem's committed Great Expectations suites,
+streaming in chunks.
+
+Two suites, both versioned files in `pipelines/<problem>/expectations/` (start them with `python -m
+tasks.infer_schema`, then review and commit):
+- `raw.json` checks the collected rows: columns, types, nulls, ranges, categories, unique timestamps, row counts,
+  distribution bounds against the reference;
+- `features.json` checks the exact columns that go on to featurize (time, features, target), so a leakage column
+  can never reach the model.
+Beyond the suites (`tasks/data_checks.py`): no future timestamps, gaps longer than `validate.max_gap`, duplicate
+rows, and target leakage through undeclared columns.
+
+Each expectation has a severity: `critical` fails the run, `warning`/`info` is reported and the run continues.
+data/raw/data.parquet is read `validate.chunk_rows` rows at a time, so memory stays bounded for any input size.
+
+Outputs: `data/validated/data.parquet` (only when nothing critical failed) and `reports/validation/` (Data Docs that
+open offline, `summary.json`, `summary.md`). On failure the stage exits non-zero with one message naming each failed
+expectation (column, expected, observed, sample bad values); `data/validated/` keeps the last good data byte for
+byte, and the rejected batch and its report are copied to `data/quarantine/<id>/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.problem import TabularProblem
+from tasks.artifacts import QUARANTINE_DIR, RAW, VALIDATION_REPORT_DIR
+from tasks.artifacts import VALIDATED_DIR as OUT_DIR
+from tasks.atomic import atomic_dir
+from tasks.data_checks import CheckSettings, DataChecks
+from tasks.errors import PipelineError
+from tasks.expectations import ExpectationResult, SuiteRun
+from tasks.findings import Finding, ValidationOutcome, to_finding
+from tasks.params import Params
+
+REPORT_DIR = VALIDATION_REPORT_DIR
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ValidateSettings:
+    sample_size: int = 5
+    chunk_rows: int = 500_000
+    max_gap: pd.Timedelta | None = None
+    now: pd.Timestamp | None = None  # None: the time of the run
+    data_docs: bool = True
+
+    @classmethod
+    def from_params(cls, params: Params) -> ValidateSettings:
+        gap = params.get("validate.max_gap", (str, type(None)), None)
+        now = params.get("validate.now", (str, type(None)), None)
+        try:
+            max_gap = pd.Timedelta(gap) if gap else None
+        except ValueError:
+            raise PipelineError(
+                f"params.yaml: 'validate.max_gap' must be a duration like '1d' or '6h', got {gap!r}"
+            ) from None
+        try:
+            now_ts = pd.Timestamp(now) if now else None
+        except ValueError:
+            raise PipelineError(f"params.yaml: 'validate.now' must be a date or datetime, got {now!r}") from None
+        return cls(
+            sample_size=params.get("validate.sample_bad_values", int, 5, minimum=1),
+            chunk_rows=params.get("validate.chunk_rows", int, 500_000, minimum=1),
+            max_gap=max_gap,
+            now=now_ts,
+            data_docs=params.get("validate.data_docs", bool, True),
+        )
+
+
+def load_suite_json(path: Path) -> dict[str, Any]:
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: expectation suite not found") from None
+    except json.JSONDecodeError as err:
+        raise PipelineError(f"{path}: not valid JSON: {err}") from None
+    if "name" not in suite or "expectations" not in suite:
+        raise PipelineError(f"{path}: an expectation suite needs 'name' and 'expectations'")
+    return suite
+
+
+def feature_view(frame: pd.DataFrame, problem: TabularProblem) -> pd.DataFrame:
+    """The columns that continue to featurize: everything but the declared leakage and helper columns."""
+    drop = [c for c in frame.columns if c not in problem.model_columns]
+    return frame.drop(columns=drop)
+
+
+@dataclass
+class StreamResult:
+    outcome: ValidationOutcome
+    runs: list[tuple[dict[str, Any], list[ExpectationResult]]]
+    rows: int
+    sorted_by_time: bool
+
+
+def validate_stream(
+    chunks: Iterable[pd.DataFrame],
+    raw_suite: dict[str, Any],
+    features_suite: dict[str, Any],
+    problem: TabularProblem,
+    settings: ValidateSettings,
+    sink: Callable[[pd.DataFrame], None] | None = None,
+) -> StreamResult:
+    """Run both suites and the extra checks over `chunks`; pass each chunk's feature view to `sink`."""
+    raw_run = SuiteRun(raw_suite, settings.sample_size)
+    features_run = SuiteRun(features_suite, settings.sample_size)
+    checks = DataChecks(
+        CheckSettings(
+            timestamp=problem.timestamp,
+            target=problem.target,
+            declared_leakage=problem.leakage_columns,
+            now=settings.now if settings.now is not None else pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)),
+            max_gap=settings.max_gap,
+            sample_size=settings.sample_size,
+        )
+    )
+    rows, ordered, last = 0, True, None
+    for chunk in chunks:
+        raw_run.update(chunk)
+        checks.update(chunk)
+        view = feature_view(chunk, problem)
+        features_run.update(view)
+        rows += len(chunk)
+        if problem.timestamp in view.columns and len(view):
+            times = pd.to_datetime(view[problem.timestamp], errors="coerce")
+            ordered = ordered and times.is_monotonic_increasing and (last is None or times.iloc[0] >= last)
+            last = times.iloc[-1]
+        if sink is not None:
+            sink(view)
+    raw_results, features_results, check_results = raw_run.finish(), features_run.finish(), checks.finish()
+    findings = [to_finding(raw_run.name, r) for r in raw_results]
+    findings += [to_finding(features_run.name, r) for r in features_results]
+    findings += [to_finding("checks", r) for r in check_results]
+    runs = [(raw_suite, raw_results), (features_suite, features_results)]
+    return StreamResult(ValidationOutcome(findings), runs, rows, bool(ordered))
+
+
+def iter_parquet(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """`path` as DataFrames of at most `chunk_rows` rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(path)
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: not found; run the collect stage first") from None
+    except (pa.ArrowException, OSError) as err:
+        raise PipelineError(f"{path}: not a readable Parquet file: {err}") from None
+    try:
+        for batch in reader.iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+    except (pa.ArrowException, OSError) as err:
+        raise PipelineError(f"{path}: could not be read: {err}") from None
+
+
+class ParquetSink:
+    """Appends DataFrame chunks to one Parquet file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer: Any = None
+
+    def __call__(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            self.writer = pq.ParquetWriter(self.path, table.schema)
+        else:
+            table = pa.Table.from_pandas(frame, schema=self.writer.schema, preserve_index=False)
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def write_reports(report_dir: Path, result: StreamResult, source: Path, run_time: datetime, data_docs: bool) -> None:
+    """summary.json, summary.md and (if asked) Data Docs, replacing `report_dir` as a whole."""
+    with atomic_dir(report_dir) as docs:
+        if data_docs:
+            from tasks.data_docs import build_data_docs
+
+            build_data_docs(docs, result.runs, f"{run_time:%Y%m%dT%H%M%SZ}", run_time)
+        summary = {"source": str(source), "rows": result.rows, "run_time": run_time.isoformat(timespec="seconds")}
+        summary |= result.outcome.summary()
+        (docs / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+        title = f"Validation of {source} ({result.rows:,} rows, {run_time:%Y-%m-%d %H:%M} UTC)"
+        (docs / "summary.md").write_text(result.outcome.markdown(title) + "\n", encoding="utf-8")
+        if data_docs:
+            from tasks.data_docs import write_summary_page
+
+            write_summary_page(docs, title, result.outcome.headline(), result.outcome.sections())
+
+
+def run_suites(
+    batches: list[tuple[dict[str, Any], pd.DataFrame]], docs_dir: Path | None, sample_size: int = 5
+) -> ValidationOutcome:
+    """Validate each in-memory (suite, frame) pair; build Data Docs into `docs_dir` if given."""
+    runs = []
+    findings: list[Finding] = []
+    for suite, frame in batches:
+        run = SuiteRun(suite, sample_size)
+        run.update(frame)
+        results = run.finish()
+        runs.append((suite, results))
+        findings += [to_finding(suite["name"], r) for r in results]
+    if docs_dir is not None:
+        from tasks.data_docs import build_data_docs
+
+        now = datetime.now(UTC)
+        build_data_docs(docs_dir, runs, f"{now:%Y%m%dT%H%M%SZ}", now)
+    return ValidationOutcome(findings)
+
+
+def failure_message(outcome: ValidationOutcome, source: Path, quarantined: Path | None = None) -> str:
+    lines = [f"{source}: {len(outcome.failures)} expectation(s) failed; the pipeline stops before featurize:"]
+    listed, skipped = outcome.failures_to_report()
+    lines += [f"  - [{f.suite}] {f.describe()}" for f in listed]
+    lines += [
+        f"  - column '{column}' is missing, so these could not run: {', '.join(checks)}"
+        for column, checks in skipped.items()
+    ]
+    lines.append(f"  The last validated data in {OUT_DIR}/ was left as it was. Report: {REPORT_DIR}/summary.md")
+    if quarantined is not None:
+        lines.append(f"  The rejected batch and its report were kept in {quarantined}/")
+    return "\n".join(lines)
+
+
+def sort_file_by_time(path: Path, column: str) -> None:
+    """Rewrite a Parquet file in time order (only needed when collect did not write it sorted)."""
+    frame = pd.read_parquet(path)
+    frame.sort_values(column, kind="mergesort").to_parquet(path, index=False)
+
+
+def validate(
+    problem: TabularProblem,
+    settings: ValidateSettings,
+    raw: Path = RAW,
+    out_dir: Path = OUT_DIR,
+    report_dir: Path = REPORT_DIR,
+) -> StreamResult:
+    """Validate `raw`; on success replace `out_dir`, on failure quarantine the batch and raise a PipelineError."""
+    from tasks.quarantine import quarantine
+
+    suites = load_suite_json(problem.suite_path("raw")), load_suite_json(problem.suite_path("features"))
+    run_time = datetime.now(UTC)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".validated.", suffix=".parquet.tmp", dir=out_dir.parent)
+    os.close(fd)
+    staged = Path(name)
+    try:
+        sink = ParquetSink(staged)
+        try:
+            result = validate_stream(iter_parquet(raw, settings.chunk_rows), *suites, problem, settings, sink)
+        finally:
+            sink.close()
+        write_reports(report_dir, result, raw, run_time, settings.data_docs)
+        for warning in result.outcome.warnings:
+            log.warning("warning: [%s] %s", warning.suite, warning.describe())
+        if not result.outcome.success:
+            kept = quarantine(
+                raw.parent,
+                report_dir,
+                failure_message(result.outcome, raw),
+                run_time,
+                out_dir.parent / QUARANTINE_DIR.name,
+            )
+            raise PipelineError(failure_message(result.outcome, raw, kept))
+        if not result.sorted_by_time:
+            sort_file_by_time(staged, problem.timestamp)
+        with atomic_dir(out_dir) as tmp:
+            os.replace(staged, tmp / "data.parquet")
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            staged.unlink()
+    log.info("%d rows passed %d checks", result.rows, len(result.outcome.findings))
+    return result

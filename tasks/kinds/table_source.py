@@ -1,0 +1,223 @@
+"""The table kind's collect: read the configured source, keep the rows before `collect.as_of`, write Parquet
+plus a manifest.
+
+Sources (`collect.source`): a local file, a glob, an http(s):// URL, or an `s3://bucket/prefix/` of date partitions.
+An S3 prefix is collected incrementally: only partitions not yet listed in `data/raw/manifest.json` are fetched and
+appended, so a re-run with nothing new fetches nothing, and the result equals collecting all partitions at once
+(rows are kept in time order either way). A partition whose content changed after it was collected is an error:
+set `collect.incremental: false` to collect everything again.
+
+Outputs (data/raw/): `data.parquet` (the source rows with a derived timestamp column, in time order) and
+`manifest.json` (source URIs with sha256/etag and rows, as_of, the data's sha256). When a run produces exactly the
+data already there, data/raw is left untouched, so downstream DVC stages stay cached. Rows whose time cannot be
+derived are kept (last), so that validation reports them instead of collection dropping them silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipelines.problem import TabularProblem
+from tasks.artifacts import RAW_DIR
+from tasks.atomic import atomic_dir
+from tasks.errors import PipelineError
+from tasks.params import Params
+from tasks.sources import MAX_LINE_BYTES, HttpSettings, SourceFile, parse_table, read_sources
+
+OUT_DIR = RAW_DIR
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    source: str
+    as_of: pd.Timestamp
+    sha256: str | None = None
+    incremental: bool = True
+    endpoint_url: str | None = None
+    region: str | None = None
+    http: HttpSettings = field(default_factory=HttpSettings)
+    max_line_bytes: int = MAX_LINE_BYTES
+
+    @classmethod
+    def from_params(cls, params: Params) -> CollectSettings:
+        return cls(
+            source=params.get("collect.source", str),
+            as_of=parse_as_of(params.raw("collect.as_of")),
+            sha256=params.get("collect.sha256", (str, type(None)), None),
+            incremental=params.get("collect.incremental", bool, True),
+            endpoint_url=params.get("collect.s3.endpoint_url", (str, type(None)), None),
+            region=params.get("collect.s3.region", (str, type(None)), None),
+            http=HttpSettings(
+                timeout_s=params.get("collect.http.timeout_s", float, 30.0, minimum=0.1),
+                retries=params.get("collect.http.retries", int, 3, minimum=0),
+                backoff_s=params.get("collect.http.backoff_s", float, 1.0, minimum=0.0),
+            ),
+            max_line_bytes=params.get("collect.max_line_bytes", int, MAX_LINE_BYTES, minimum=1024),
+        )
+
+
+def parse_as_of(value: Any) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise PipelineError(f"params.yaml: 'collect.as_of' must be a date or datetime, got {value!r}") from None
+
+
+def select_before(
+    frame: pd.DataFrame, problem: TabularProblem, as_of: pd.Timestamp, source: str = "source"
+) -> pd.DataFrame:
+    """Add the problem's timestamp column and keep rows before `as_of` (and rows whose time is unknown)."""
+    frame = frame.copy()
+    try:
+        frame[problem.timestamp] = problem.derive_timestamp(frame)
+    except KeyError as err:
+        raise PipelineError(f"{source}: missing column {err} needed to derive '{problem.timestamp}'") from None
+    keep = frame[problem.timestamp].isna() | (frame[problem.timestamp] < as_of)
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def in_time_order(frame: pd.DataFrame, problem: TabularProblem) -> pd.DataFrame:
+    """Rows sorted by time (stable: equal times keep source order; unknown times last)."""
+    return frame.sort_values(problem.timestamp, kind="mergesort", na_position="last").reset_index(drop=True)
+
+
+def source_entry(f: SourceFile, rows: int | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"uri": f.uri, "sha256": f.sha256, "bytes": len(f.payload)}
+    if rows is not None:
+        entry["rows"] = rows
+    if f.etag is not None:
+        entry["etag"] = f.etag
+    return entry
+
+
+def build_manifest(
+    source: str, entries: list[dict[str, Any]], as_of: pd.Timestamp, rows_in: int, rows_out: int
+) -> dict[str, Any]:
+    return {
+        "source": source,
+        "sources": entries,
+        "as_of": as_of.isoformat(),
+        "rows_read": rows_in,
+        "rows_collected": rows_out,
+        "collected_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def read_manifest(out_dir: Path = OUT_DIR) -> dict[str, Any] | None:
+    try:
+        return json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def parse_files(files: list[SourceFile], settings: CollectSettings) -> list[pd.DataFrame]:
+    return [parse_table(f, settings.max_line_bytes) for f in files]
+
+
+def collect_s3(
+    settings: CollectSettings, problem: TabularProblem, previous: pd.DataFrame | None, manifest: dict[str, Any] | None
+) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """Fetch the partitions not yet collected and append them; None when there is nothing new."""
+    from tasks.s3_source import S3Location, S3Settings, fetch_object, list_partitions, make_client
+
+    location = S3Location.parse(settings.source)
+    client = make_client(S3Settings(settings.endpoint_url, settings.region))
+    objects = list_partitions(client, location)
+    if not objects:
+        raise PipelineError(f"collect.source: no data files under {location.uri}")
+    reuse = (
+        settings.incremental
+        and previous is not None
+        and manifest is not None
+        and manifest.get("source") == settings.source
+        and manifest.get("as_of") == settings.as_of.isoformat()
+    )
+    known = {e["uri"]: e for e in manifest["sources"]} if reuse and manifest else {}
+    changed = [o.uri for o in objects if o.uri in known and known[o.uri].get("etag") != o.etag]
+    if changed:
+        raise PipelineError(
+            f"collect.source: partition(s) changed since they were collected: {changed[:5]}; "
+            "set collect.incremental: false (or `dvc exp run -S collect.incremental=false`) to collect all again"
+        )
+    gone = sorted(set(known) - {o.uri for o in objects})
+    if gone:
+        log.warning("partitions collected before are no longer in %s (kept): %s", location.uri, gone[:5])
+    new = [o for o in objects if o.uri not in known]
+    if not new:
+        log.info("no new partitions under %s (%d already collected)", location.uri, len(known))
+        return None
+    files = [fetch_object(client, o) for o in new]
+    frames = parse_files(files, settings)
+    selected = [select_before(f, problem, settings.as_of, s.uri) for f, s in zip(frames, files, strict=True)]
+    base = [previous] if reuse and previous is not None else []
+    combined = in_time_order(pd.concat([*base, *selected], ignore_index=True), problem)
+    entries = (list(known.values()) if reuse else []) + [
+        source_entry(f, len(frame)) for f, frame in zip(files, frames, strict=True)
+    ]
+    rows_in = (manifest.get("rows_read", 0) if reuse and manifest else 0) + sum(len(f) for f in frames)
+    log.info("fetched %d new partition(s) of %s: %s", len(new), location.uri, [o.key for o in new][:10])
+    return combined, build_manifest(settings.source, entries, settings.as_of, rows_in, len(combined))
+
+
+def collect_files(settings: CollectSettings, problem: TabularProblem) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a file, glob or URL in full."""
+    frame, files = read_sources(settings.source, settings.http)
+    if settings.sha256 and [f.sha256 for f in files] != [settings.sha256]:
+        got = ", ".join(f.sha256 for f in files)
+        raise PipelineError(f"collect.sha256: {settings.source} has sha256 {got}, expected {settings.sha256}")
+    selected = in_time_order(select_before(frame, problem, settings.as_of, settings.source), problem)
+    entries = [source_entry(f) for f in files]
+    return selected, build_manifest(settings.source, entries, settings.as_of, len(frame), len(selected))
+
+
+def collect(settings: CollectSettings, problem: TabularProblem, out_dir: Path = OUT_DIR) -> bool:
+    """Collect into `out_dir`; return False when the data there is already exactly what this run would write."""
+    manifest = read_manifest(out_dir)
+    previous = None
+    if settings.source.startswith("s3://"):
+        if manifest and (out_dir / "data.parquet").exists():
+            previous = pd.read_parquet(out_dir / "data.parquet")
+        outcome = collect_s3(settings, problem, previous, manifest)
+        if outcome is None:
+            return False
+        frame, new_manifest = outcome
+    else:
+        frame, new_manifest = collect_files(settings, problem)
+    if frame.empty:
+        raise PipelineError(f"collect.as_of={settings.as_of.isoformat()}: no rows of {settings.source} fall before it")
+    try:
+        with atomic_dir(out_dir) as tmp:
+            frame.to_parquet(tmp / "data.parquet", index=False, row_group_size=100_000)
+            digest = hashlib.sha256((tmp / "data.parquet").read_bytes()).hexdigest()
+            new_manifest["data_sha256"] = digest
+            if (
+                manifest
+                and manifest.get("data_sha256") == digest
+                and manifest.get("sources") == new_manifest["sources"]
+            ):
+                raise _Unchanged
+            (tmp / "manifest.json").write_text(json.dumps(new_manifest, indent=2) + "\n")
+    except _Unchanged:
+        log.info("%s: nothing new; %s left as it was", settings.source, out_dir)
+        return False
+    log.info(
+        "collected %d of %d rows before %s from %s",
+        new_manifest["rows_collected"],
+        new_manifest["rows_read"],
+        settings.as_of,
+        settings.source,
+    )
+    return True
+
+
+class _Unchanged(Exception):
+    """Raised inside atomic_dir to discard a result identical to the data already collected."""

@@ -1,0 +1,210 @@
+"""The table kind's featurize: split the validated rows and fit the feature statistics on the training part only.
+
+Splits (`featurize.split`, per problem): `time` (train, then validation, then test, by time: never shuffled across
+time), `stratified` (a seeded random split keeping each class's share; classification) or `random` (seeded), and
+`given` (the rows of the problem's test source file are the test split; validation is drawn from the rest).
+
+Outputs (data/features/): `train.parquet`, `val.parquet`, `test.parquet` and `spec.json`: numeric means/variances
+and category vocabularies fitted on `train`, which the model's preprocessing layers are built from. A
+classification target is written as class indices; `spec.classes` names them (the positive class last).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.problem import TabularProblem
+from tasks.artifacts import FEATURES_DIR, VALIDATED, read_parquet
+from tasks.atomic import atomic_dir
+from tasks.errors import PipelineError
+from tasks.params import Params
+
+SPLIT_MODES = ("time", "stratified", "random", "given")
+GIVEN_TEST = "__test__"  # a boolean column collect adds for the `given` split: the row came from the test file
+log = logging.getLogger(__name__)
+
+
+def _check_fractions(val_fraction: float, test_fraction: float) -> None:
+    if val_fraction + test_fraction >= 1:
+        raise PipelineError(
+            f"params.yaml: featurize.val_fraction + featurize.test_fraction must be < 1, "
+            f"got {val_fraction} + {test_fraction}"
+        )
+
+
+def split_by_time(
+    frame: pd.DataFrame, timestamp: str, val_fraction: float, test_fraction: float
+) -> dict[str, pd.DataFrame]:
+    """Split into train, then validation, then test, by time: every train row is earlier than every val row,
+    and every val row earlier than every test row."""
+    _check_fractions(val_fraction, test_fraction)
+    ordered = frame.sort_values(timestamp, kind="stable").reset_index(drop=True)
+    n = len(ordered)
+    n_test = round(n * test_fraction)
+    n_val = round(n * val_fraction)
+    n_train = n - n_val - n_test
+    if min(n_train, n_val, n_test) < 1:
+        raise PipelineError(f"featurize: {n} rows are too few to split into train/val/test by time")
+    return {
+        "train": ordered.iloc[:n_train].reset_index(drop=True),
+        "val": ordered.iloc[n_train : n_train + n_val].reset_index(drop=True),
+        "test": ordered.iloc[n_train + n_val :].reset_index(drop=True),
+    }
+
+
+def _draw(frame: pd.DataFrame, fraction: float, seed: int, stratify: str | None) -> np.ndarray:
+    """A boolean mask drawing `fraction` of the rows (of each value of `stratify`, when given), seeded."""
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(frame), dtype=bool)
+    groups = frame.groupby(stratify, sort=True).indices.values() if stratify else [np.arange(len(frame))]
+    for positions in groups:
+        take = round(len(positions) * fraction)
+        held[rng.choice(positions, size=take, replace=False)] = True
+    return held
+
+
+def split_random(
+    frame: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int, stratify: str | None
+) -> dict[str, pd.DataFrame]:
+    """A seeded random split into train/val/test; with `stratify`, each class keeps its share in every split.
+    Rows keep their source order inside each split."""
+    _check_fractions(val_fraction, test_fraction)
+    test = _draw(frame, test_fraction, seed, stratify)
+    rest = frame.loc[~test].reset_index(drop=True)
+    val = _draw(rest, val_fraction / (1 - test_fraction), seed + 1, stratify)
+    parts = {"train": rest.loc[~val], "val": rest.loc[val], "test": frame.loc[test]}
+    if min(len(p) for p in parts.values()) < 1:
+        raise PipelineError(f"featurize: {len(frame)} rows are too few to split into train/val/test")
+    return {name: part.reset_index(drop=True) for name, part in parts.items()}
+
+
+def split_given(frame: pd.DataFrame, val_fraction: float, seed: int, stratify: str | None) -> dict[str, pd.DataFrame]:
+    """The rows of the test source are the test split; validation is drawn (seeded) from the other rows."""
+    if GIVEN_TEST not in frame.columns or not frame[GIVEN_TEST].any():
+        raise PipelineError(
+            "featurize.split is 'given' but no rows come from a test file; name it in the problem's test_source"
+        )
+    is_test = frame[GIVEN_TEST].to_numpy(dtype=bool)
+    rest = frame.loc[~is_test].drop(columns=GIVEN_TEST).reset_index(drop=True)
+    val = _draw(rest, val_fraction, seed, stratify)
+    return {
+        "train": rest.loc[~val].reset_index(drop=True),
+        "val": rest.loc[val].reset_index(drop=True),
+        "test": frame.loc[is_test].drop(columns=GIVEN_TEST).reset_index(drop=True),
+    }
+
+
+def class_names(problem: TabularProblem, values: pd.Series) -> tuple[list[Any], list[str]]:
+    """(target values, their class names) in class order: the problem's declared classes (value -> name), else
+    the sorted values seen; the positive class (problem.positive_class) last for a binary target."""
+    declared = dict(problem.classes) if problem.classes else None
+    if declared:
+        seen = {str(v) for v in values.dropna().unique()}
+        unknown = sorted(seen - {str(k) for k in declared})
+        if unknown:
+            raise PipelineError(
+                f"problem '{problem.name}': target '{problem.target}' holds {unknown[:5]}, not among the declared "
+                f"classes {list(declared)}"
+            )
+        pairs = list(declared.items())
+    else:
+        pairs = [(v, str(v)) for v in sorted(values.dropna().unique().tolist(), key=str)]
+    if len(pairs) < 2:
+        raise PipelineError(f"problem '{problem.name}': target '{problem.target}' has fewer than two classes")
+    if problem.positive_class is not None:
+        names = [name for _, name in pairs]
+        if str(problem.positive_class) not in names:
+            raise PipelineError(
+                f"problem '{problem.name}': positive_class {problem.positive_class!r} is not a class; classes: {names}"
+            )
+        if len(pairs) != 2:
+            raise PipelineError(f"problem '{problem.name}': positive_class applies to two classes, not {len(pairs)}")
+        pairs.sort(key=lambda pair: pair[1] == str(problem.positive_class))
+    return [v for v, _ in pairs], [n for _, n in pairs]
+
+
+def encode_target(frame: pd.DataFrame, target: str, values: list[Any]) -> pd.DataFrame:
+    """`frame` with the target replaced by its class index (the position of its value in `values`)."""
+    lookup = {str(v): i for i, v in enumerate(values)}
+    return frame.assign(**{target: frame[target].map(lambda v: lookup[str(v)]).astype("int64")})
+
+
+def fit_feature_spec(train: pd.DataFrame, problem: TabularProblem) -> dict[str, Any]:
+    """Statistics the model's preprocessing needs, from the training split alone."""
+    numeric = {
+        name: {"mean": float(train[name].mean()), "variance": float(train[name].var(ddof=0))}
+        for name in problem.numeric_features
+    }
+    categorical = {}
+    for name in problem.categorical_features:
+        column = train[name]
+        is_string = pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+        values = sorted(column.dropna().unique().tolist())
+        categorical[name] = {
+            "dtype": "string" if is_string else "int64",
+            "vocabulary": [str(v) for v in values] if is_string else [int(v) for v in values],
+        }
+    return {
+        "kind": "table",
+        "problem": problem.name,
+        "task": problem.task,
+        "target": problem.target,
+        "timestamp": problem.timestamp,
+        "numeric": numeric,
+        "categorical": categorical,
+        "train_rows": len(train),
+    }
+
+
+def split(problem: TabularProblem, params: Params, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The split `featurize.split` names (default: by time when the problem has a time, else stratified)."""
+    default = "time" if problem.timestamp else ("stratified" if problem.task == "classification" else "random")
+    mode = params.get("featurize.split", str, default)
+    if mode not in SPLIT_MODES:
+        raise PipelineError(f"{params.source}: 'featurize.split' is {mode!r}; expected one of {list(SPLIT_MODES)}")
+    val_fraction = params.get("featurize.val_fraction", float, minimum=0.01, maximum=0.9)
+    stratify = problem.target if problem.task == "classification" else None
+    if mode == "time":
+        if not problem.timestamp:
+            raise PipelineError(
+                f"{params.source}: 'featurize.split' is 'time' but problem '{problem.name}' has no time"
+            )
+        test_fraction = params.get("featurize.test_fraction", float, minimum=0.01, maximum=0.9)
+        return split_by_time(frame, problem.timestamp, val_fraction, test_fraction)
+    seed = params.get("featurize.seed", int, 0)
+    if mode == "given":
+        return split_given(frame, val_fraction, seed, stratify)
+    test_fraction = params.get("featurize.test_fraction", float, minimum=0.01, maximum=0.9)
+    if mode == "stratified" and stratify is None:
+        raise PipelineError(f"{params.source}: 'featurize.split' stratified needs a classification problem")
+    return split_random(frame, val_fraction, test_fraction, seed, stratify if mode == "stratified" else None)
+
+
+def featurize(problem: TabularProblem, params: Params) -> dict[str, Any]:
+    frame = read_parquet(VALIDATED)
+    splits = split(problem, params, frame)
+    spec = fit_feature_spec(splits["train"], problem)
+    if problem.task == "classification":
+        values, names = class_names(problem, frame[problem.target])
+        splits = {name: encode_target(part, problem.target, values) for name, part in splits.items()}
+        spec["classes"] = names
+        spec["class_values"] = [v if isinstance(v, int | float | str) else str(v) for v in values]
+    spec["splits"] = {}
+    for name, part in splits.items():
+        entry: dict[str, Any] = {"rows": len(part)}
+        if problem.timestamp:
+            entry |= {"from": str(part[problem.timestamp].min()), "to": str(part[problem.timestamp].max())}
+        if problem.task == "classification":
+            entry["per_class"] = np.bincount(part[problem.target], minlength=len(spec["classes"])).tolist()
+        spec["splits"][name] = entry
+    with atomic_dir(FEATURES_DIR) as tmp:
+        for name, part in splits.items():
+            part.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    log.info("split %s", {k: v["rows"] for k, v in spec["splits"].items()})
+    return spec

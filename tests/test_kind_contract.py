@@ -1,0 +1,86 @@
+"""The contract every kind of data fulfils (tasks/kinds/contract.py), checked on each registered kind with a few
+rows of its bundled sample: the hooks exist with the contract's parameters, its params keys are sections the stages
+know, and the model inputs it makes are exactly the serving signature it describes, in order and dtype."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from pipelines import load_problem
+from tasks.kinds import KINDS
+from tasks.kinds.contract import DataKind
+from tasks.params import NEUTRAL_KEYS
+
+REPO = Path(__file__).resolve().parent.parent
+HOOKS = [
+    name
+    for name, member in inspect.getmembers(DataKind, inspect.isfunction)
+    if not name.startswith("_") and name not in dir(object)
+]
+
+
+def table_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
+    from tasks.kinds.table_source import parse_as_of, select_before
+    from tasks.kinds.table_split import fit_feature_spec, split_by_time
+    from tasks.sources import read_sources
+
+    problem = load_problem("bike_demand")
+    frame, _ = read_sources(str(REPO / "data/sources/bikeshare-2011.csv.gz"))
+    frame = select_before(frame, problem, parse_as_of("2011-02-01"))[problem.model_columns]
+    splits = split_by_time(frame, problem.timestamp, 0.15, 0.15)
+    return problem, fit_feature_spec(splits["train"], problem), splits["train"]
+
+
+def image_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
+    from tasks.kinds.image_source import read_image_source
+    from tasks.kinds.image_split import fit_image_spec, split_images
+
+    problem = load_problem("fashion_mnist")
+    splits = split_images(read_image_source(str(REPO / "data/sources/fashion-mnist-sample"), problem)[0], 0.1, 0)
+    return problem, fit_image_spec(splits["train"], problem), splits["train"].iloc[:50]
+
+
+SAMPLES = {"table": table_sample, "image": image_sample}
+
+
+def test_every_registered_kind_has_a_sample_here() -> None:
+    assert set(KINDS) == set(SAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_a_kind_has_every_hook_of_the_contract_with_its_parameters(name: str) -> None:
+    kind = KINDS[name]
+    assert isinstance(kind, DataKind) and kind.name == name
+    for hook in HOOKS:
+        wanted = list(inspect.signature(getattr(DataKind, hook)).parameters)[1:]
+        assert list(inspect.signature(getattr(kind, hook)).parameters) == wanted, hook
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_a_kinds_params_keys_extend_known_sections_and_never_redefine_neutral_ones(name: str) -> None:
+    for section, keys in KINDS[name].param_keys.items():
+        assert section in NEUTRAL_KEYS, section
+        assert not keys & NEUTRAL_KEYS[section], (section, keys & NEUTRAL_KEYS[section])
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_model_inputs_are_the_signature_it_describes(name: str) -> None:
+    problem, spec, train = SAMPLES[name]()
+    kind = KINDS[name]
+    assert spec["kind"] == name and spec["problem"] == problem.name
+    inputs = kind.model_inputs(train, spec)
+    signature = kind.signature_inputs(spec, train)
+    assert [entry["name"] for entry in signature] == list(inputs)
+    for entry in signature:
+        tensor = inputs[entry["name"]]
+        assert tensor.dtype.name == entry["dtype"]
+        assert int(tensor.shape[0]) == len(train)
+        assert [int(d) for d in tensor.shape[1:]] in (entry["shape"], [1] if entry["shape"] == [] else None)
+        assert "range" in entry or "categories" in entry
+    ids = kind.prediction_ids(train, spec)
+    assert len(ids) == len(train) and not set(ids.columns) & {"actual", "predicted"}
