@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +131,6 @@ def evaluate(
         "objective": objective.name,
         "task": objective.task,
         "unit": str(extra.get("unit", spec["target"])),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "test_rows": len(test),
         "primary_metric": primary,
         "scores": scores,

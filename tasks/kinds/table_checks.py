@@ -43,6 +43,7 @@ from tasks.errors import PipelineError
 from tasks.expectations import ExpectationResult, SuiteRun
 from tasks.findings import Finding, ValidationOutcome, to_finding
 from tasks.params import Params
+from tasks.reproducible import DATA_DOCS_RUN_NAME, FIXED_TIME, RUNS_DIR, record_run
 
 REPORT_DIR = VALIDATION_REPORT_DIR
 log = logging.getLogger(__name__)
@@ -189,16 +190,19 @@ class ParquetSink:
 
 
 def write_reports(report_dir: Path, result: StreamResult, source: Path, run_time: datetime, data_docs: bool) -> None:
-    """summary.json, summary.md and (if asked) Data Docs, replacing `report_dir` as a whole."""
+    """summary.json, summary.md and (if asked) Data Docs, replacing `report_dir` as a whole.
+
+    The reports are a DVC out, byte-reproducible: Data Docs get a fixed run name and time (tasks/reproducible.py);
+    `run_time`, the real one, is recorded outside them (data/runs/validate.json)."""
     with atomic_dir(report_dir) as docs:
         if data_docs:
             from tasks.data_docs import build_data_docs
 
-            build_data_docs(docs, result.runs, f"{run_time:%Y%m%dT%H%M%SZ}", run_time)
-        summary = {"source": str(source), "rows": result.rows, "run_time": run_time.isoformat(timespec="seconds")}
+            build_data_docs(docs, result.runs, DATA_DOCS_RUN_NAME, FIXED_TIME)
+        summary = {"source": str(source), "rows": result.rows}
         summary |= result.outcome.summary()
         (docs / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-        title = f"Validation of {source} ({result.rows:,} rows, {run_time:%Y-%m-%d %H:%M} UTC)"
+        title = f"Validation of {source} ({result.rows:,} rows)"
         (docs / "summary.md").write_text(result.outcome.markdown(title) + "\n", encoding="utf-8")
         if data_docs:
             from tasks.data_docs import write_summary_page
@@ -221,8 +225,7 @@ def run_suites(
     if docs_dir is not None:
         from tasks.data_docs import build_data_docs
 
-        now = datetime.now(UTC)
-        build_data_docs(docs_dir, runs, f"{now:%Y%m%dT%H%M%SZ}", now)
+        build_data_docs(docs_dir, runs, DATA_DOCS_RUN_NAME, FIXED_TIME)
     return ValidationOutcome(findings)
 
 
@@ -269,6 +272,7 @@ def validate(
         finally:
             sink.close()
         write_reports(report_dir, result, raw, run_time, settings.data_docs)
+        record_run("validate", {"source": str(raw), "rows": result.rows}, out_dir.parent / RUNS_DIR.name)
         for warning in result.outcome.warnings:
             log.warning("warning: [%s] %s", warning.suite, warning.describe())
         if not result.outcome.success:

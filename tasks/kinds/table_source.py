@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,6 @@ def build_manifest(
         "as_of": as_of.isoformat(),
         "rows_read": rows_in,
         "rows_collected": rows_out,
-        "collected_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
