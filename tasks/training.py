@@ -23,6 +23,7 @@ from tasks.hardware import DistributionPlan
 from tasks.kinds import KINDS
 from tasks.objectives import objective_for
 from tasks.params import Params
+from tasks.progress import epoch_progress
 from tasks.reproducible import normalize_keras_archive
 from tasks.train_state import TrainState, load_best_weights, load_state, save_epoch
 
@@ -162,7 +163,7 @@ def train_model(
         validation_data=make_dataset(val, spec, batch_size, shuffle_seed=None),
         epochs=epochs,
         initial_epoch=initial_epoch,
-        callbacks=_callbacks(hp, state_dir, state, best_weights, resumed),
+        callbacks=[*_callbacks(hp, state_dir, state, best_weights, resumed), epoch_progress(epochs, initial_epoch)],
         shuffle=False,  # the tf.data pipeline already shuffles, seeded
         verbose=0,
     )

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ from tasks.errors import PipelineError
 from tasks.expectations import ExpectationResult, SuiteRun
 from tasks.findings import Finding, ValidationOutcome, to_finding
 from tasks.params import Params
+from tasks.progress import duration
 from tasks.reproducible import DATA_DOCS_RUN_NAME, FIXED_TIME, RUNS_DIR, record_run
 
 REPORT_DIR = VALIDATION_REPORT_DIR
@@ -128,7 +130,9 @@ def validate_stream(
         )
     )
     rows, ordered, last = 0, True, None
-    for chunk in chunks:
+    started = time.perf_counter()
+    for number, chunk in enumerate(chunks, start=1):
+        chunk_started = time.perf_counter()
         raw_run.update(chunk)
         checks.update(chunk)
         view = feature_view(chunk, problem)
@@ -140,6 +144,14 @@ def validate_stream(
             last = times.iloc[-1]
         if sink is not None:
             sink(view)
+        log.info(
+            "chunk %d: %s rows checked (%s; %s rows so far in %s)",
+            number,
+            f"{len(chunk):,}",
+            duration(time.perf_counter() - chunk_started),
+            f"{rows:,}",
+            duration(time.perf_counter() - started),
+        )
     raw_results, features_results, check_results = raw_run.finish(), features_run.finish(), checks.finish()
     findings = [to_finding(raw_run.name, r) for r in raw_results]
     findings += [to_finding(features_run.name, r) for r in features_results]
