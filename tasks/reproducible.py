@@ -179,3 +179,15 @@ def stable_ids(text: str) -> str:
         return f"{plain[:8]}-{plain[8:12]}-{plain[12:16]}-{plain[16:20]}-{plain[20:]}"
 
     return _UUID.sub(replace, text)
+
+
+def rounded(value: Any, digits: int = 4) -> Any:
+    """`value` with every float rounded to `digits` decimals, for files people diff (`dvc metrics diff`): the last
+    bits of a float are noise there, and a row reading `-0.0` hides the changes that matter."""
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v, digits) for v in value]
+    return value

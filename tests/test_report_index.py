@@ -124,3 +124,28 @@ def test_validation_links_its_summary_page_when_there_is_one(reports: Path) -> N
     assert entry.href == "validation/summary.html"
     assert entry.created == "2025-07-01T00:00:00+00:00"
     assert (entry.status, entry.summary) == ("fail", "58 of 60 checks passed, 2 failed")
+
+
+def test_drift_page_gets_a_title_what_it_compares_what_to_do_and_a_way_back() -> None:
+    from tasks.report_banner import drift_explanation, explain_page
+
+    summary = {
+        "status": "measured",
+        "window": {"from": "2011-05-01T00:00:00", "to": "2011-05-31T00:00:00"},
+        "drift_share": 0.5455,
+        "drift_share_threshold": 0.5,
+        "dataset_drift": True,
+        "drifted_columns": ["temp", "hum"],
+        "columns_checked": 11,
+        "reference_rows": 1950,
+        "current_rows": 720,
+    }
+    title, paragraphs = drift_explanation(summary, "data/sources/bike.csv.gz")
+    page = explain_page(
+        "<html><head><title>plotly-logomark</title></head><body><div>x</div></body></html>", title, paragraphs
+    )
+    assert "<title>Drift: new data vs training data</title>" in page and "plotly-logomark" not in page
+    assert "720 rows of data/sources/bike.csv.gz from 2011-05-01T00:00:00 to 2011-05-31T00:00:00" in page
+    assert "training split (1950 rows)" in page and "55% of the columns drifted (threshold 50%): temp, hum." in page
+    assert "What to do:" in page and '<a href="../index.html">' in page
+    assert page.index("All reports") < page.index("<div>x</div>")
