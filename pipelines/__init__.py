@@ -14,6 +14,7 @@ from tasks.errors import PipelineError
 PROBLEMS: dict[str, str] = {
     "bike_demand": "pipelines.bike_demand",
     "fashion_mnist": "pipelines.fashion_mnist",
+    "breast_cancer": "pipelines.breast_cancer",
 }
 
 

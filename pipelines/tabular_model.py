@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def build_dense_regressor(spec: dict[str, Any], hp: dict[str, Any]) -> Any:
-    """Build and compile a Keras regressor from a feature spec (see tasks.featurize) and hyper-parameters.
-
-    hp keys: hidden_units (list[int]), dropout (float), learning_rate (float).
-    """
+def _encoded_inputs(spec: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """One Keras input per raw feature (named as the feature) and their concatenated encoding: numbers normalised
+    with the training statistics, categories one-hot through a lookup of the training vocabulary."""
     import keras
     from keras import layers
 
@@ -37,7 +35,18 @@ def build_dense_regressor(spec: dict[str, Any], hp: dict[str, Any]) -> Any:
                 vocabulary=[int(v) for v in info["vocabulary"]], output_mode="one_hot", name=f"lookup_{name}"
             )
         encoded.append(lookup(inputs[name]))
-    x = layers.Concatenate(name="features")(encoded)
+    return inputs, layers.Concatenate(name="features")(encoded)
+
+
+def build_dense_regressor(spec: dict[str, Any], hp: dict[str, Any]) -> Any:
+    """Build and compile a Keras regressor from a feature spec (see tasks.featurize) and hyper-parameters.
+
+    hp keys: hidden_units (list[int]), dropout (float), learning_rate (float).
+    """
+    import keras
+    from keras import layers
+
+    inputs, x = _encoded_inputs(spec)
     for i, units in enumerate(hp["hidden_units"]):
         x = layers.Dense(int(units), activation="relu", name=f"dense_{i}")(x)
         if hp.get("dropout", 0.0) > 0:
@@ -51,5 +60,29 @@ def build_dense_regressor(spec: dict[str, Any], hp: dict[str, Any]) -> Any:
             keras.metrics.RootMeanSquaredError(name="rmse"),
             keras.metrics.MeanAbsoluteError(name="mae"),
         ],
+    )
+    return model
+
+
+def build_dense_classifier(spec: dict[str, Any], hp: dict[str, Any]) -> Any:
+    """Build and compile a Keras classifier from a feature spec (see tasks.kinds.table_split) and hyper-parameters.
+
+    The output is one probability per class of `spec["classes"]` (softmax, float32 under mixed precision), for two
+    classes as for many; targets are class indices. hp keys: hidden_units, dropout, learning_rate.
+    """
+    import keras
+
+    inputs, x = _encoded_inputs(spec)
+    for i, units in enumerate(hp["hidden_units"]):
+        x = keras.layers.Dense(int(units), activation="relu", name=f"dense_{i}")(x)
+        if hp.get("dropout", 0.0) > 0:
+            x = keras.layers.Dropout(float(hp["dropout"]), name=f"dropout_{i}")(x)
+    logits = keras.layers.Dense(len(spec["classes"]), name="logits")(x)
+    out = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
+    model = keras.Model(inputs, out, name="dense_classifier")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=float(hp["learning_rate"])),
+        loss="sparse_categorical_crossentropy",
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     return model

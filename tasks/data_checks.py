@@ -25,7 +25,7 @@ MAX_LEAKAGE_COLUMNS = 40  # pairs grow quadratically; wider tables are checked o
 
 @dataclass(frozen=True)
 class CheckSettings:
-    timestamp: str
+    timestamp: str | None  # None: a table without time has no freshness or gap checks
     target: str
     declared_leakage: tuple[str, ...]
     now: pd.Timestamp
@@ -88,7 +88,8 @@ class DataChecks:
                 self.leak_candidates[key] = bool(np.array_equal(derived, target, equal_nan=False))
 
     def finish(self) -> list[ExpectationResult]:
-        return [*self._freshness(), self._duplicates(), *self._leakage()]
+        freshness = self._freshness() if self.s.timestamp is not None else []
+        return [*freshness, self._duplicates(), *self._leakage()]
 
     def _freshness(self) -> list[ExpectationResult]:
         column = self.s.timestamp

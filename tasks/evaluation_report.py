@@ -227,14 +227,19 @@ def render_report(evaluation: dict[str, Any], figures: dict[str, str]) -> str:
         ("Residuals", image("residuals", "residuals")),
     ]
     splits = evaluation.get("splits", {})
-    split_rows = [[name, s["rows"], s["from"], s["to"]] for name, s in splits.items()]
-    sections.append(("Data", table(["split", "rows", "from", "to"], split_rows)))
+    by_time = bool(splits) and all("from" in s for s in splits.values())
+    if by_time:
+        split_rows = [[name, s["rows"], s["from"], s["to"]] for name, s in splits.items()]
+        sections.append(("Data", table(["split", "rows", "from", "to"], split_rows)))
+    else:
+        sections.append(("Data", table(["split", "rows"], [[name, s["rows"]] for name, s in splits.items()])))
     document = page(
         f"Evaluation: {evaluation['problem']}",
         [(heading, body) for heading, body in sections if body],
         subtitle=(
-            f"{compared_with(evaluation)} Split by time: the model never saw the test period. "
-            "This file is self-contained (figures embedded): it opens offline."
+            f"{compared_with(evaluation)} "
+            + ("Split by time: the model never saw the test period. " if by_time else "")
+            + "This file is self-contained (figures embedded): it opens offline."
         ),
     )
     return document.replace("</style>", EXTRA_STYLE + "</style>", 1)

@@ -126,10 +126,10 @@ class ValidationOutcome:
         return "\n".join(lines)
 
 
-def describe_expected(kind: str, kwargs: dict[str, Any]) -> str | None:
+def describe_expected(expectation: str, kwargs: dict[str, Any]) -> str | None:
     """What an expectation asks for, in a few words (for messages and summaries)."""
     if "min_value" in kwargs or "max_value" in kwargs:
-        what = kind.removeprefix("expect_column_").removeprefix("expect_table_").split("_to_be")[0]
+        what = expectation.removeprefix("expect_column_").removeprefix("expect_table_").split("_to_be")[0]
         return f"{what} between {kwargs.get('min_value')} and {kwargs.get('max_value')}"
     if "value_set" in kwargs:
         return f"values in {kwargs['value_set']}"
@@ -143,9 +143,9 @@ def describe_expected(kind: str, kwargs: dict[str, Any]) -> str | None:
             f"q{q:g} in [{lo:g}, {hi:g}]"
             for q, (lo, hi) in zip(ranges["quantiles"], ranges["value_ranges"], strict=True)
         )
-    if kind == "expect_column_values_to_not_be_null":
+    if expectation == "expect_column_values_to_not_be_null":
         return "no nulls" if kwargs.get("mostly", 1) == 1 else f"at least {kwargs['mostly']:.0%} non-null"
-    if kind == "expect_column_values_to_be_unique":
+    if expectation == "expect_column_values_to_be_unique":
         return "unique values"
     return None
 

@@ -57,12 +57,12 @@ def _round(value: float, down: bool, integer: bool) -> float | int:
 
 
 def type_list(series: pd.Series) -> list[str]:
-    kind = series.dtype.kind
+    dtype_kind = series.dtype.kind
     if str(series.dtype) in ("string", "str"):
-        kind = "O"
-    if kind not in TYPE_FAMILIES:
+        dtype_kind = "O"
+    if dtype_kind not in TYPE_FAMILIES:
         raise PipelineError(f"column '{series.name}': cannot infer a type family for dtype {series.dtype}")
-    return TYPE_FAMILIES[kind]
+    return TYPE_FAMILIES[dtype_kind]
 
 
 def column_expectations(
@@ -83,14 +83,14 @@ def column_expectations(
         mostly = max(0.0, round(1 - min(1.0, 2 * null_share + 0.01), 4))
         out.append(_expectation("expect_column_values_to_not_be_null", column=name, mostly=mostly))
     present = series.dropna()
-    kind = series.dtype.kind
+    dtype_kind = series.dtype.kind
     distinct = present.unique()
-    is_number = kind in "iuf" and not pd.api.types.is_bool_dtype(series)
-    if (kind == "O" or kind in "iu") and len(distinct) <= max_categories:
+    is_number = dtype_kind in "iuf" and not pd.api.types.is_bool_dtype(series)
+    if (dtype_kind == "O" or dtype_kind in "iu") and len(distinct) <= max_categories:
         values = sorted(distinct.tolist(), key=lambda v: (str(type(v)), v))
         out.append(_expectation("expect_column_values_to_be_in_set", column=name, value_set=values))
     elif is_number and len(present):
-        integer = kind in "iu"
+        integer = dtype_kind in "iu"
         lo, hi = float(present.min()), float(present.max())
         if known_range is not None:
             lo, hi = known_range
@@ -109,7 +109,7 @@ def column_expectations(
         )
         if distribution:
             out += distribution_expectations(name, present.to_numpy(dtype="float64"), (lo, hi), sigmas)
-    if kind not in "fb" and len(present) > 1 and len(distinct) == len(present):
+    if dtype_kind not in "fb" and len(present) > 1 and len(distinct) == len(present):
         out.append(_expectation("expect_column_values_to_be_unique", column=name))
     return out
 
@@ -183,11 +183,15 @@ def infer_features_suite(problem: TabularProblem, notes: str) -> dict[str, Any]:
 
 
 def load_reference(path: str, problem: TabularProblem) -> pd.DataFrame:
-    """Reference rows with the problem's timestamp column, from any source `collect` reads."""
+    """Reference rows as collect writes them (safe column names, the problem's timestamp column if it has time),
+    from any source `collect` reads."""
+    from tasks.kinds.table_source import conform_columns
     from tasks.sources import read_sources
 
     frame, _ = read_sources(path)
-    if problem.timestamp not in frame.columns:
+    frame = conform_columns(frame, problem, path)  # the safe column names collect writes
+    has_time = problem.timestamp is not None and problem.derive_timestamp is not None
+    if has_time and problem.timestamp not in frame.columns:
         try:
             frame[problem.timestamp] = problem.derive_timestamp(frame)
         except KeyError as err:

@@ -92,9 +92,9 @@ def detect_format(uri: str) -> tuple[str, str | None]:
     name = uri.split("?", 1)[0].lower()
     compression = "gzip" if name.endswith(".gz") else "bz2" if name.endswith(".bz2") else None
     stem = name.removesuffix(".gz").removesuffix(".bz2")
-    for suffix, kind in FORMATS.items():
+    for suffix, fmt in FORMATS.items():
         if stem.endswith(suffix):
-            return kind, compression
+            return fmt, compression
     raise PipelineError(
         f"{uri}: unknown format; expected .csv, .parquet or .jsonl (also .ndjson/.json), optionally .gz or .bz2"
     )
@@ -155,19 +155,19 @@ def _check_csv_shape(uri: str, frame: pd.DataFrame, header: str) -> None:
 
 def parse_table(source: SourceFile, max_line_bytes: int = MAX_LINE_BYTES) -> pd.DataFrame:
     """Parse a CSV, Parquet or JSON-lines payload; the format and compression come from the name."""
-    kind, compression = detect_format(source.uri)
+    fmt, compression = detect_format(source.uri)
     uri = source.uri
     if not source.payload:
         raise PipelineError(f"{uri}: the file is empty (0 bytes)")
     data = decompress(uri, source.payload, compression)
     try:
-        if kind == "parquet":
+        if fmt == "parquet":
             frame = pd.read_parquet(io.BytesIO(data))
             if frame.empty:
                 raise PipelineError(f"{uri}: the Parquet file has {len(frame.columns)} columns but no rows")
             return frame
         _check_text(uri, data, max_line_bytes)
-        if kind == "csv":
+        if fmt == "csv":
             frame = pd.read_csv(io.BytesIO(data), encoding="utf-8")
             _check_csv_shape(uri, frame, data.split(b"\n", 1)[0].decode("utf-8", "replace"))
             return frame
@@ -179,7 +179,7 @@ def parse_table(source: SourceFile, max_line_bytes: int = MAX_LINE_BYTES) -> pd.
         raise
     except Exception as err:  # pandas and pyarrow raise many kinds for malformed input
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise PipelineError(f"{uri}: could not be parsed as {kind}: {message}") from None
+        raise PipelineError(f"{uri}: could not be parsed as {fmt}: {message}") from None
 
 
 def read_sources(source: str, http: HttpSettings | None = None) -> tuple[pd.DataFrame, list[SourceFile]]:

@@ -110,15 +110,27 @@ def digest(path: Path) -> str:
 
 
 @pytest.mark.parametrize(
-    ("damage", "phrase", "bad_value"),
+    ("damage", "stage", "phrase", "bad_value"),
     [
-        (lambda f: f.drop(columns=["windspeed"]), "missing column(s) ['windspeed']", None),
-        (lambda f: f.assign(temp=f.temp.astype(object).where(f.index != 7, "warm")), "column 'temp'", "'warm'"),
+        # a header that is not the problem's declared columns is refused at collect, naming the difference
+        (lambda f: f.drop(columns=["windspeed"]), "collect", "missing column(s) ['windspeed']", None),
+        (
+            lambda f: f.assign(temp=f.temp.astype(object).where(f.index != 7, "warm")),
+            "validate",
+            "column 'temp'",
+            "'warm'",
+        ),
     ],
     ids=["dropped-column", "string-in-numeric-column"],
 )
-def test_corrupted_source_is_stopped_at_validation_naming_the_column(
-    pipeline_workspace: Path, corrupt_source: Path, bike_source: pd.DataFrame, damage, phrase: str, bad_value
+def test_corrupted_source_is_stopped_before_featurize_naming_the_column(
+    pipeline_workspace: Path,
+    corrupt_source: Path,
+    bike_source: pd.DataFrame,
+    damage,
+    stage: str,
+    phrase: str,
+    bad_value,
 ) -> None:
     validated = pipeline_workspace / "data/validated/data.parquet"
     before = digest(validated)
@@ -128,7 +140,7 @@ def test_corrupted_source_is_stopped_at_validation_naming_the_column(
 
     output = done.stdout + done.stderr
     assert done.returncode != 0
-    assert "[validate] FAILED" in output
+    assert f"[{stage}] FAILED" in output
     assert phrase in output
     if bad_value:
         assert bad_value in output

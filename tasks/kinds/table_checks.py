@@ -43,6 +43,7 @@ from tasks.data_checks import CheckSettings, DataChecks
 from tasks.errors import PipelineError
 from tasks.expectations import ExpectationResult, SuiteRun
 from tasks.findings import Finding, ValidationOutcome, to_finding
+from tasks.kinds.table_source import GIVEN_TEST
 from tasks.params import Params
 from tasks.progress import duration
 from tasks.reproducible import DATA_DOCS_RUN_NAME, FIXED_TIME, RUNS_DIR, record_run
@@ -133,6 +134,7 @@ def validate_stream(
     started = time.perf_counter()
     for number, chunk in enumerate(chunks, start=1):
         chunk_started = time.perf_counter()
+        marker = chunk.pop(GIVEN_TEST) if GIVEN_TEST in chunk.columns else None  # collect's, not the source's
         raw_run.update(chunk)
         checks.update(chunk)
         view = feature_view(chunk, problem)
@@ -143,7 +145,7 @@ def validate_stream(
             ordered = ordered and times.is_monotonic_increasing and (last is None or times.iloc[0] >= last)
             last = times.iloc[-1]
         if sink is not None:
-            sink(view)
+            sink(view if marker is None else view.assign(**{GIVEN_TEST: marker.to_numpy()}))
         log.info(
             "chunk %d: %s rows checked (%s; %s rows so far in %s)",
             number,

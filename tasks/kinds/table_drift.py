@@ -14,7 +14,7 @@ import pandas as pd
 from pipelines.problem import TabularProblem
 from tasks.drift import measure
 from tasks.kinds.contract import DriftResult
-from tasks.kinds.table_source import parse_as_of
+from tasks.kinds.table_source import conform_columns, parse_as_of
 from tasks.params import Params
 from tasks.sources import read_sources
 
@@ -58,7 +58,7 @@ def drift(problem: TabularProblem, params: Params, train: pd.DataFrame, spec: di
     days = params.get("monitor.window_days", int, minimum=1)
     window = {"from": start.isoformat(), "to": (start + pd.Timedelta(days=days)).isoformat()}
     source, _ = read_sources(params.get("collect.source", str))
-    current = current_window(source, problem, start, days)
+    current = current_window(conform_columns(source, problem, params.get("collect.source", str)), problem, start, days)
     if current.empty:
         summary = {"status": "no_data", "window": window, "dataset_drift": False, "drift_share": 0.0}
         return DriftResult(summary, _no_data(f"No rows arrived in {window}."))

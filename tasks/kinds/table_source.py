@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,17 +30,19 @@ from tasks.artifacts import RAW_DIR
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError
 from tasks.params import Params
-from tasks.sources import MAX_LINE_BYTES, HttpSettings, SourceFile, parse_table, read_sources
+from tasks.sources import MAX_LINE_BYTES, HttpSettings, SourceFile, fetch, parse_table, resolve_source
 
 OUT_DIR = RAW_DIR
+GIVEN_TEST = "__test__"  # a column marking the rows of collect.test_source (the `given` split's test rows)
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class CollectSettings:
     source: str
-    as_of: pd.Timestamp
+    as_of: pd.Timestamp | None
     sha256: str | None = None
+    test_source: str | None = None
     incremental: bool = True
     endpoint_url: str | None = None
     region: str | None = None
@@ -50,7 +53,8 @@ class CollectSettings:
     def from_params(cls, params: Params) -> CollectSettings:
         return cls(
             source=params.get("collect.source", str),
-            as_of=parse_as_of(params.raw("collect.as_of")),
+            as_of=parse_as_of(params.raw("collect.as_of")) if params.raw("collect.as_of", None) is not None else None,
+            test_source=params.get("collect.test_source", (str, type(None)), None),
             sha256=params.get("collect.sha256", (str, type(None)), None),
             incremental=params.get("collect.incremental", bool, True),
             endpoint_url=params.get("collect.s3.endpoint_url", (str, type(None)), None),
@@ -64,6 +68,10 @@ class CollectSettings:
         )
 
 
+def iso(as_of: pd.Timestamp | None) -> str | None:
+    return None if as_of is None else as_of.isoformat()
+
+
 def parse_as_of(value: Any) -> pd.Timestamp:
     try:
         return pd.Timestamp(value)
@@ -71,21 +79,58 @@ def parse_as_of(value: Any) -> pd.Timestamp:
         raise PipelineError(f"params.yaml: 'collect.as_of' must be a date or datetime, got {value!r}") from None
 
 
+def safe_name(column: str) -> str:
+    """A column name Keras and TensorFlow take as an input name: letters, digits and `_`, not starting with a digit
+    (`mean radius` -> `mean_radius`)."""
+    name = re.sub(r"[^0-9A-Za-z_]+", "_", str(column).strip()).strip("_") or "column"
+    return f"c_{name}" if name[0].isdigit() else name
+
+
+def conform_columns(frame: pd.DataFrame, problem: TabularProblem, source: str = "source") -> pd.DataFrame:
+    """`frame` with the problem's declared source columns, renamed to safe names; a PipelineError naming the
+    difference when the header is not exactly the declared columns (a headerless file shows up here too)."""
+    got = [str(c) for c in frame.columns]
+    declared = list(problem.source_columns)
+    missing = [c for c in declared if c not in got]
+    unexpected = [c for c in got if c not in declared]
+    if missing or unexpected:
+        hint = ""
+        if len(missing) == len(declared) and any(re.fullmatch(r"[-+0-9.eE]+", c) for c in unexpected):
+            hint = " (the first row looks like data: does the file lack its header row?)"
+        raise PipelineError(
+            f"{source}: the header does not match the columns problem '{problem.name}' declares: "
+            f"missing column(s) {missing}; unexpected column(s) {unexpected}{hint}"
+        )
+    renamed = {c: safe_name(c) for c in got}
+    clashes = sorted({new for new in renamed.values() if list(renamed.values()).count(new) > 1})
+    if clashes:
+        names = [old for old, new in renamed.items() if new in clashes]
+        raise PipelineError(f"{source}: columns {names} all map to the safe name(s) {clashes}; rename them")
+    return frame.rename(columns=renamed) if any(old != new for old, new in renamed.items()) else frame
+
+
 def select_before(
-    frame: pd.DataFrame, problem: TabularProblem, as_of: pd.Timestamp, source: str = "source"
+    frame: pd.DataFrame, problem: TabularProblem, as_of: pd.Timestamp | None, source: str = "source"
 ) -> pd.DataFrame:
-    """Add the problem's timestamp column and keep rows before `as_of` (and rows whose time is unknown)."""
+    """Add the problem's timestamp column and keep rows before `as_of` (and rows whose time is unknown).
+    A problem without time keeps every row."""
+    if problem.timestamp is None or problem.derive_timestamp is None:
+        return frame.reset_index(drop=True)
     frame = frame.copy()
     try:
         frame[problem.timestamp] = problem.derive_timestamp(frame)
     except KeyError as err:
         raise PipelineError(f"{source}: missing column {err} needed to derive '{problem.timestamp}'") from None
+    if as_of is None:
+        return frame.reset_index(drop=True)
     keep = frame[problem.timestamp].isna() | (frame[problem.timestamp] < as_of)
     return frame.loc[keep].reset_index(drop=True)
 
 
 def in_time_order(frame: pd.DataFrame, problem: TabularProblem) -> pd.DataFrame:
-    """Rows sorted by time (stable: equal times keep source order; unknown times last)."""
+    """Rows sorted by time (stable: equal times keep source order; unknown times last); source order without time."""
+    if problem.timestamp is None:
+        return frame.reset_index(drop=True)
     return frame.sort_values(problem.timestamp, kind="mergesort", na_position="last").reset_index(drop=True)
 
 
@@ -99,12 +144,12 @@ def source_entry(f: SourceFile, rows: int | None = None) -> dict[str, Any]:
 
 
 def build_manifest(
-    source: str, entries: list[dict[str, Any]], as_of: pd.Timestamp, rows_in: int, rows_out: int
+    source: str, entries: list[dict[str, Any]], as_of: pd.Timestamp | None, rows_in: int, rows_out: int
 ) -> dict[str, Any]:
     return {
         "source": source,
         "sources": entries,
-        "as_of": as_of.isoformat(),
+        "as_of": iso(as_of),
         "rows_read": rows_in,
         "rows_collected": rows_out,
     }
@@ -137,7 +182,7 @@ def collect_s3(
         and previous is not None
         and manifest is not None
         and manifest.get("source") == settings.source
-        and manifest.get("as_of") == settings.as_of.isoformat()
+        and manifest.get("as_of") == iso(settings.as_of)
     )
     known = {e["uri"]: e for e in manifest["sources"]} if reuse and manifest else {}
     changed = [o.uri for o in objects if o.uri in known and known[o.uri].get("etag") != o.etag]
@@ -154,7 +199,7 @@ def collect_s3(
         log.info("no new partitions under %s (%d already collected)", location.uri, len(known))
         return None
     files = [fetch_object(client, o) for o in new]
-    frames = parse_files(files, settings)
+    frames = [conform_columns(f, problem, s.uri) for f, s in zip(parse_files(files, settings), files, strict=True)]
     selected = [select_before(f, problem, settings.as_of, s.uri) for f, s in zip(frames, files, strict=True)]
     base = [previous] if reuse and previous is not None else []
     combined = in_time_order(pd.concat([*base, *selected], ignore_index=True), problem)
@@ -167,8 +212,15 @@ def collect_s3(
 
 
 def collect_files(settings: CollectSettings, problem: TabularProblem) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read a file, glob or URL in full."""
-    frame, files = read_sources(settings.source, settings.http)
+    """Read a file, glob or URL in full (and the test source, for a given test split)."""
+    files = [fetch(uri, settings.http) for uri in resolve_source(settings.source)]
+    parts = [conform_columns(parse_table(f, settings.max_line_bytes), problem, f.uri) for f in files]
+    if settings.test_source:
+        test_files = [fetch(uri, settings.http) for uri in resolve_source(settings.test_source)]
+        tests = [conform_columns(parse_table(f, settings.max_line_bytes), problem, f.uri) for f in test_files]
+        parts = [p.assign(**{GIVEN_TEST: False}) for p in parts] + [t.assign(**{GIVEN_TEST: True}) for t in tests]
+        files += test_files
+    frame = pd.concat(parts, ignore_index=True)
     if settings.sha256 and [f.sha256 for f in files] != [settings.sha256]:
         got = ", ".join(f.sha256 for f in files)
         raise PipelineError(f"collect.sha256: {settings.source} has sha256 {got}, expected {settings.sha256}")
@@ -191,7 +243,7 @@ def collect(settings: CollectSettings, problem: TabularProblem, out_dir: Path = 
     else:
         frame, new_manifest = collect_files(settings, problem)
     if frame.empty:
-        raise PipelineError(f"collect.as_of={settings.as_of.isoformat()}: no rows of {settings.source} fall before it")
+        raise PipelineError(f"collect.as_of={iso(settings.as_of)}: no rows of {settings.source} fall before it")
     try:
         with atomic_dir(out_dir) as tmp:
             frame.to_parquet(tmp / "data.parquet", index=False, row_group_size=100_000)
@@ -208,10 +260,10 @@ def collect(settings: CollectSettings, problem: TabularProblem, out_dir: Path = 
         log.info("%s: nothing new; %s left as it was", settings.source, out_dir)
         return False
     log.info(
-        "collected %d of %d rows before %s from %s",
+        "collected %d of %d rows%s from %s",
         new_manifest["rows_collected"],
         new_manifest["rows_read"],
-        settings.as_of,
+        f" before {settings.as_of}" if settings.as_of is not None else "",
         settings.source,
     )
     return True

@@ -22,10 +22,10 @@ from pipelines.problem import TabularProblem
 from tasks.artifacts import FEATURES_DIR, VALIDATED, read_parquet
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError
+from tasks.kinds.table_source import GIVEN_TEST
 from tasks.params import Params
 
 SPLIT_MODES = ("time", "stratified", "random", "given")
-GIVEN_TEST = "__test__"  # a boolean column collect adds for the `given` split: the row came from the test file
 log = logging.getLogger(__name__)
 
 
