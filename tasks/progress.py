@@ -43,7 +43,7 @@ def epoch_progress(total_epochs: int, initial_epoch: int = 0, label: str = "epoc
 
     class EpochProgress(keras.callbacks.Callback):
         def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-            self.started = self.epoch_started = time.perf_counter()
+            self.started = self.epoch_started = self.first_done = time.perf_counter()
 
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.epoch_started = time.perf_counter()
@@ -51,8 +51,11 @@ def epoch_progress(total_epochs: int, initial_epoch: int = 0, label: str = "epoc
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             now = time.perf_counter()
             done_here = epoch + 1 - initial_epoch
+            if done_here == 1:  # the first epoch also traces the model: later ones are timed without it
+                self.first_done = now
+            per_epoch = (now - self.first_done) / (done_here - 1) if done_here > 1 else now - self.started
             left = total_epochs - (epoch + 1)
-            eta = f"at most {duration((now - self.started) / done_here * left)} left" if left else "last epoch"
+            eta = f"at most {duration(per_epoch * left)} left" if left else "last epoch"
             log.info(
                 "%s %d/%d: %s (%s; %s)",
                 label,
