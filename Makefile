@@ -23,7 +23,8 @@ $(UV):
 	.tools/uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 .venv/.synced-$(EXTRA): $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra $(EXTRA) --compile-bytecode --python "$(PYTHON)"
+	@echo "Installing the locked environment into .venv (uv.lock; quiet unless something fails)"
+	$(UV) sync --quiet --frozen --extra $(EXTRA) --compile-bytecode --python "$(PYTHON)"
 	rm -f .venv/.synced-* && touch $@
 
 setup: .venv/.synced-$(EXTRA)

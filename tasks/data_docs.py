@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.expectations import ExpectationResult
+from tasks.reproducible import stable_ids
 
 ASSETS = Path(__file__).parent / "data_docs_assets"
 log = logging.getLogger(__name__)
@@ -224,6 +225,8 @@ def build_data_docs(
     if errors:  # GX logs a whole traceback per page and carries on; one line is enough, the summaries are complete
         first = errors[0].split("Traceback", 1)[0].strip().splitlines()[-1][:300]
         log.warning("Data Docs: GX could not render part of %d page(s): %s", len(errors), first)
+    for html_page in docs_dir.rglob("*.html"):  # GX gives collapsible blocks a fresh uuid4 per build
+        html_page.write_text(stable_ids(html_page.read_text(encoding="utf-8")), encoding="utf-8")
     unresolved = make_offline(docs_dir)
     if unresolved:  # a GX upgrade added a CDN asset: the page would silently lose styling offline
         raise RuntimeError(f"Data Docs still load from the network: {unresolved}; vendor them in {ASSETS}")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tasks.artifacts import BLESSING, EXPORT_DIR, MODEL_CARD, RECEIPT, SAVEDMODEL
 from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
+from tasks.lineage import git_revision
 from tasks.model_store import ModelStore, content_fingerprint
 from tasks.selection import model_name, select
 
@@ -77,6 +79,11 @@ def holds_this_model(
     return bool(ours) and ours == theirs
 
 
+def deployment_facts() -> dict[str, Any]:
+    """When and from which git commit this deploy ran (wall-clock facts, stored beside the version)."""
+    return {"deployed_at": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_revision()}
+
+
 def deploy(
     store: ModelStore, export_dir: Path, blessing: dict[str, Any], card: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -99,6 +106,8 @@ def deploy(
             "model_card.json": export_dir / "model_card.json",
             # the blessing this deploy was decided on, not whatever file the working directory holds
             "blessing.json": (json.dumps(blessing, indent=2) + "\n").encode(),
+            # when and from which commit: kept in the store, not in the byte-reproducible export
+            "deployment.json": (json.dumps(deployment_facts(), indent=2) + "\n").encode(),
         },
     )
     if current and current["version"] == version:

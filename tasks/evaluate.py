@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,7 @@ from tasks.model_store import ModelStore
 from tasks.objectives import OBJECTIVES, objective_for
 from tasks.objectives.contract import Scorer
 from tasks.params import Params
+from tasks.reproducible import rounded
 from tasks.selection import model_name, select
 from tasks.slices import metrics_by_slice, parse_slices
 from tasks.training import as_model_input, model_inputs
@@ -132,7 +132,6 @@ def evaluate(
         "objective": objective.name,
         "task": objective.task,
         "unit": str(extra.get("unit", spec["target"])),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "test_rows": len(test),
         "primary_metric": primary,
         "scores": scores,
@@ -230,7 +229,8 @@ def main() -> None:
     with atomic_file(REPORT_DIR / "importance.csv") as tmp:
         pd.DataFrame(record["importance"]).to_csv(tmp, index=False, float_format="%.4f")
     write_text(REPORT_DIR / "evaluation.json", json.dumps(json_safe(record), indent=2, default=str) + "\n")
-    write_text(REPORT_DIR / "metrics.json", json.dumps(json_safe(metrics_file(record)), indent=2) + "\n")
+    metrics = rounded(json_safe(metrics_file(record)))  # 4 decimals: what `dvc metrics diff` should show
+    write_text(REPORT_DIR / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     write_text(BLESSING, json.dumps(json_safe(record["blessing"]), indent=2) + "\n")
     primary = record["primary_metric"]
     log.info(

@@ -237,12 +237,25 @@ def render_report(evaluation: dict[str, Any], figures: dict[str, str]) -> str:
         f"Evaluation: {evaluation['problem']}",
         [(heading, body) for heading, body in sections if body],
         subtitle=(
-            f"Run of {evaluation.get('created_at', '')}. "
+            f"{compared_with(evaluation)} "
             + ("Split by time: the model never saw the test period. " if by_time else "")
             + "This file is self-contained (figures embedded): it opens offline."
         ),
     )
     return document.replace("</style>", EXTRA_STYLE + "</style>", 1)
+
+
+def compared_with(evaluation: dict[str, Any]) -> str:
+    """One sentence saying what this report compares with what (no run time: the page is a byte-stable DVC out)."""
+    champion = evaluation.get("champion") or {}
+    versus = (
+        f"the production model (version {champion['version']})"
+        if champion.get("version") is not None
+        else "no production model (none deployed yet)"
+    )
+    rows = evaluation.get("test_rows")
+    on = f"the same {rows:,} test rows" if isinstance(rows, int) else "the same test rows"
+    return f"The candidate trained by this run against {versus} and the baselines, on {on}."
 
 
 def numbers_by_key(document: str) -> dict[str, str]:

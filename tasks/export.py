@@ -5,9 +5,10 @@ The preprocessing layers are inside the model, so serving needs no feature code;
 SavedModel is reloaded with `tf.saved_model.load` and must reproduce the Keras model's test predictions within
 `export.tolerance`, else the stage fails and the last good export stays.
 
-Outputs (data/export/): `savedmodel/` and `model_card.json`: lineage (git commit, input hashes, params), metrics,
-the blessing, and the serving `signature` (inputs with dtypes, shapes and training ranges or categories; the
-output and its classes), whose shape /work/notes/SIGNATURE.md fixes.
+Outputs (data/export/), byte-reproducible (tasks/reproducible.py): `savedmodel/` and `model_card.json`: lineage
+(input hashes, params), metrics, the blessing, and the serving `signature` (inputs with dtypes, shapes and training
+ranges or categories; the output and its classes), whose shape /work/notes/SIGNATURE.md fixes. The git commit and
+the time of a model are recorded when it is deployed (`assets.extra/deployment.json` in the store).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,10 @@ from tasks.artifacts import BLESSING, EXPORT_DIR, FEATURES_DIR, METRICS, MODEL, 
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError, run_stage
 from tasks.kinds import KINDS
-from tasks.lineage import git_revision, sha256_path
+from tasks.lineage import sha256_path
 from tasks.objectives import objective_for
 from tasks.params import Params
+from tasks.reproducible import write_savedmodel_reproducibly
 from tasks.selection import select
 from tasks.training import as_model_input, model_inputs
 
@@ -77,11 +78,11 @@ def model_card(
     card = {
         "model": spec["problem"],
         "task": spec["task"],
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "inputs": KINDS[spec["kind"]].card_inputs(spec),
         "output": output,
+        # content hashes only: the git commit and the time go with the deploy into the store (deployment.json),
+        # so the same model gives the same card on any machine and at any commit
         "lineage": {
-            "git": git_revision(),
             "data": {p.name: sha256_path(p) for p in sorted(FEATURES_DIR.glob("*")) if p.is_file()},
             "keras_model_sha256": sha256_path(MODEL),
             "params": {k: params.section(k) for k in ("collect", "featurize", "train")},
@@ -133,10 +134,11 @@ def main() -> None:
 
     import keras
 
+    keras.utils.set_random_seed(0)  # dropout/augmentation layers draw their RNG state at load: fix it
     model = keras.models.load_model(MODEL)
     keras_predictions = np.asarray(model.predict(as_model_input(inputs), batch_size=512, verbose=0))
     difference = write_checked_export(
-        lambda target: kind.write_savedmodel(model, target, spec),
+        lambda target: write_savedmodel_reproducibly(lambda t: kind.write_savedmodel(model, t, spec), target),
         inputs,
         keras_predictions,
         tolerance,

@@ -19,8 +19,10 @@ columns out of the model.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +207,29 @@ def check_loads_in_gx(suite: dict[str, Any]) -> str:
     return str(gx.__version__)
 
 
+def refuse_to_overwrite(texts: dict[Path, str], force: bool) -> None:
+    """Print a unified diff for every file in `texts` that exists with other content; unless `force`, stop with a
+    PipelineError naming them (suites are committed, reviewed files: overwriting them is a decision)."""
+    changed = []
+    for path, text in texts.items():
+        if not path.exists():
+            continue
+        old = path.read_text(encoding="utf-8")
+        if old == text:
+            continue
+        changed.append(path)
+        diff = difflib.unified_diff(
+            old.splitlines(keepends=True), text.splitlines(keepends=True), f"{path} (now)", f"{path} (inferred)"
+        )
+        sys.stdout.writelines(diff)
+    if changed and not force:
+        names = ", ".join(str(p) for p in changed)
+        raise PipelineError(
+            f"{names}: exist and differ from the inferred suites (diff above); nothing was written. "
+            "Re-run with --force to overwrite them, or --out-dir DIR to write elsewhere and compare."
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     params = Params.load()
     parser = argparse.ArgumentParser(prog="python -m tasks.infer_schema", description=__doc__.split("\n")[0])
@@ -215,6 +240,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-categories", type=int, default=30)
     parser.add_argument("--row-factor", type=float, default=3.0, help="row-count ceiling, x reference rows")
     parser.add_argument("--sigmas", type=float, default=2.0, help="mean/quantile slack, in reference std devs")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite suites that exist and differ (the committed ones by default)"
+    )
     args = parser.parse_args(argv)
 
     problem = load_problem(args.problem)
@@ -241,10 +269,17 @@ def main(argv: list[str] | None = None) -> None:
         "The exact columns that may reach the model: time, features, target. "
         f"Declared leakage columns {list(problem.leakage_columns)} must not appear.",
     )
-    for view, suite in (("raw", raw), ("features", features)):
+    suites = {out_dir / f"{view}.json": suite for view, suite in (("raw", raw), ("features", features))}
+    for suite in suites.values():
         suite["meta"]["great_expectations_version"] = check_loads_in_gx(suite)
-        write_text(out_dir / f"{view}.json", json.dumps(suite, indent=2) + "\n")
-        print(f"wrote {out_dir / f'{view}.json'}: {len(suite['expectations'])} expectations; review, then commit")
+    texts = {path: json.dumps(suite, indent=2) + "\n" for path, suite in suites.items()}
+    refuse_to_overwrite(texts, args.force)  # all or nothing: never one suite new and the other old
+    for path, text in texts.items():
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            print(f"{path}: unchanged")
+            continue
+        write_text(path, text)
+        print(f"wrote {path}: {len(suites[path]['expectations'])} expectations; review, then commit")
 
 
 if __name__ == "__main__":

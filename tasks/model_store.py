@@ -15,19 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from tasks.atomic import write_text
-from tasks.lineage import sha256_path
+from tasks.model_identity import savedmodel_fingerprint
 
 POINTER = "production.json"
 FINGERPRINT = "assets.extra/fingerprint.sha256"
 
 
 def content_fingerprint(savedmodel: Path) -> str:
-    """Identity of a SavedModel's content: the sha256 of its weights (`variables/`).
-
-    `saved_model.pb` is not byte-stable across exports of the same model (TensorFlow names functions afresh),
-    while the variables checkpoint is; two exports of one trained model therefore share a fingerprint.
-    """
-    return sha256_path(savedmodel / "variables")
+    """Identity of a SavedModel's content: its weights' values by name (tasks/model_identity.py), not file bytes,
+    so two exports of one trained model share a fingerprint whatever order their checkpoints list variables in."""
+    return savedmodel_fingerprint(savedmodel)
 
 
 class ModelStore:

@@ -15,6 +15,8 @@ import logging
 from tasks.artifacts import MONITORING_REPORT_DIR, read_spec, read_split
 from tasks.atomic import atomic_file, write_text
 from tasks.errors import run_stage
+from tasks.report_banner import drift_explanation, explain_page
+from tasks.reproducible import rounded, stable_ids
 from tasks.selection import select
 
 REPORT_DIR = MONITORING_REPORT_DIR
@@ -27,7 +29,10 @@ def main() -> None:
     # File by file (each atomic): DVC keeps its own .gitignore in this folder.
     with atomic_file(REPORT_DIR / "drift.html") as tmp:
         result.write_html(tmp)
-    write_text(REPORT_DIR / "drift.json", json.dumps(result.summary, indent=2) + "\n")
+        title, paragraphs = drift_explanation(rounded(result.summary), str(run.params.get("collect.source", str)))
+        page = explain_page(stable_ids(tmp.read_text(encoding="utf-8")), title, paragraphs)  # ids: fresh UUIDs
+        tmp.write_text(page, encoding="utf-8")
+    write_text(REPORT_DIR / "drift.json", json.dumps(rounded(result.summary), indent=2) + "\n")
     summary = result.summary
     if summary["status"] == "no_data":
         log.info("no data to compare: %s", summary.get("reason") or summary.get("window"))

@@ -12,7 +12,7 @@ import html
 import json
 import logging
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,14 +34,10 @@ class Entry:
     kind: str  # validation | evaluation | drift
     title: str
     href: str  # relative to reports/
-    created: str  # ISO 8601, UTC
+    created: str  # ISO 8601, UTC, when archived; empty for the current reports (index.html is byte-reproducible)
     status: str  # pass | fail | warn
     summary: str
     current: bool = True
-
-
-def _mtime(path: Path) -> str:
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
 
 
 def _read_json(path: Path) -> Any:
@@ -64,10 +60,26 @@ def validation_entry(reports: Path) -> Entry | None:
     if summary.get("warned"):
         text += f", {summary['warned']} warning(s)"
     status = "pass" if summary.get("success") else "fail"
-    created = summary.get("run_time") or _mtime(target)
+    created = summary.get("run_time") or ""
     href = f"validation/{target.name}"
     title = "Data validation" + (" (summary, links Data Docs)" if target is page else " (Data Docs)")
     return Entry("validation", title, href, created, status, text)
+
+
+def training_entry(reports: Path) -> Entry | None:
+    """The training history (loss and metric per epoch) with its summary."""
+    summary, plot = _read_json(reports / "training/train.json"), reports / "training/history.png"
+    if summary is None or not plot.exists():
+        return None
+    text = f"{summary.get('epochs_run', '?')} epochs, best epoch {summary.get('best_epoch', '?')}"
+    scores = [
+        f"{k.removeprefix('best_').replace('_', ' ')} {v:.4g}"
+        for k, v in summary.items()
+        if k.startswith("best_val_") and k != "best_val_loss" and isinstance(v, int | float)
+    ]
+    if scores:
+        text += "; " + ", ".join(scores)
+    return Entry("training", "Training history (loss and metric per epoch)", "training/history.png", "", "pass", text)
 
 
 def evaluation_entry(reports: Path) -> Entry | None:
@@ -82,7 +94,7 @@ def evaluation_entry(reports: Path) -> Entry | None:
     champion = record["scores"].get("champion", {}).get(primary)
     versus = f" vs production {champion:.3f}" if isinstance(champion, int | float) else " (no model in production yet)"
     status = "warn" if blessing.get("overridden") else ("pass" if blessing["blessed"] else "fail")
-    created = record.get("created_at") or _mtime(report)
+    created = record.get("created_at") or ""
     score = f"{model:.3f}" if isinstance(model, int | float) else "n/a"
     summary = f"{verdict}; test {metric_label(primary)} {score}{versus}"
     return Entry(
@@ -102,8 +114,10 @@ def drift_entry(reports: Path) -> Entry | None:
         summary = f"{found}: share {drift.get('drift_share', 0):.2f} of columns drifted"
         if drift.get("drifted_columns"):
             summary += f" ({', '.join(drift['drifted_columns'])})"
-        status = "fail" if drift.get("dataset_drift") else "pass"
-    return Entry("drift", "Drift monitoring (Evidently)", "monitoring/drift.html", _mtime(report), status, summary)
+        if drift.get("dataset_drift"):  # a signal to look at, not a failure: the report says what to do
+            summary += "; the report says what to check and do"
+        status = "warn" if drift.get("dataset_drift") else "pass"
+    return Entry("drift", "Drift monitoring (Evidently)", "monitoring/drift.html", "", status, summary)
 
 
 def archive(entry: Entry, reports: Path, keep: int) -> None:
@@ -113,7 +127,9 @@ def archive(entry: Entry, reports: Path, keep: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     digest = sha256_path(source)[:12]
     if not any(p.name.endswith(f"-{digest}.html") for p in folder.glob("*.html")):
-        stamp = entry.created.replace(":", "").replace("-", "").replace("+0000", "Z")
+        created = entry.created or datetime.now(UTC).isoformat(timespec="seconds")  # current reports have no time
+        entry = replace(entry, created=created)
+        stamp = created.replace(":", "").replace("-", "").replace("+0000", "Z")
         target = folder / f"{stamp}-{digest}.html"
         shutil.copyfile(source, target)
         meta = {**asdict(entry), "href": f"history/{entry.kind}/{target.name}", "current": False}
@@ -138,26 +154,38 @@ def history_entries(reports: Path, current: list[Entry]) -> list[Entry]:
     return entries
 
 
-def render_index(entries: list[Entry], production: dict[str, Any] | None, now: str) -> str:
-    """The index page: entries newest first, the current ones marked, and what is in production."""
-    badge = {"pass": ("pass", "✓"), "fail": ("fail", "✗"), "warn": ("warn", "!")}
+BADGE = {"pass": ("pass", "✓"), "fail": ("fail", "✗"), "warn": ("warn", "!")}
+STYLE = ".warn{color:#7a4b00;font-weight:600}tr.past td{background:#fafafa}th{text-align:left}"
+ORDER = ("validation", "training", "evaluation", "drift")  # the pipeline's order
+
+
+def _rows(entries: list[Entry], with_time: bool) -> str:
     rows = []
-    for e in sorted(entries, key=lambda e: e.created, reverse=True):
-        cls, mark = badge.get(e.status, ("", "?"))
-        label = "current" if e.current else "earlier run"
+    for e in entries:
+        cls, mark = BADGE.get(e.status, ("", "?"))
+        when = f'<td class="text" style="white-space:nowrap">{html.escape(e.created)}</td>' if with_time else ""
         rows.append(
-            f'<tr class="{"current" if e.current else "past"}"><td class="text">{html.escape(e.created)}</td>'
-            f'<td class="text">{html.escape(e.kind)}</td>'
-            f'<td class="text"><a href="{html.escape(e.href)}">{html.escape(e.title)}</a> '
-            f'<span class="muted">({label})</span></td>'
+            f'<tr class="{"current" if e.current else "past"}">{when}<td class="text">{html.escape(e.kind)}</td>'
+            f'<td class="text"><a href="{html.escape(e.href)}">{html.escape(e.title)}</a></td>'
             f'<td class="text {cls}">{mark} {html.escape(e.summary)}</td></tr>'
         )
-    table = (
-        "<table><thead><tr><th>made (UTC)</th><th>kind</th><th>report</th><th>conclusion</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-        if rows
-        else "<p>No reports yet: run <code>dvc repro</code>.</p>"
-    )
+    head = ("<th>archived (UTC)</th>" if with_time else "") + "<th>kind</th><th>report</th><th>conclusion</th>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def render_index(entries: list[Entry], production: dict[str, Any] | None, history_href: str | None = None) -> str:
+    """The index page: the current reports in the pipeline's order with their conclusions, what is in production,
+    and a link to the earlier runs' page when there is one.
+
+    A DVC out, so byte-reproducible: no times, nothing that depends on this machine's history of runs.
+    """
+    current = sorted(entries, key=lambda e: ORDER.index(e.kind) if e.kind in ORDER else len(ORDER))
+    table = _rows(current, with_time=False) if current else "<p>No reports yet: run <code>dvc repro</code>.</p>"
+    if history_href:
+        table += (
+            f'<p class="muted">Reports of earlier runs on this machine: <a href="{html.escape(history_href)}">'
+            "earlier runs</a>.</p>"
+        )
     if production and production.get("production_version") is not None:
         deployed = "deployed" if production.get("deployed") else "NOT deployed"
         reasons = "; ".join(production.get("reasons", []))
@@ -169,26 +197,45 @@ def render_index(entries: list[Entry], production: dict[str, Any] | None, now: s
         status = "<p>Production: nothing deployed yet.</p>"
     more = (
         '<p class="muted">Plots of this and other runs: <code>dvc plots show</code> or '
-        "<code>dvc plots diff &lt;rev&gt;</code> (they open offline); metrics: <code>dvc metrics diff</code>.</p>"
+        "<code>dvc plots diff main</code> (they open offline); metrics: <code>dvc metrics diff main</code>.</p>"
     )
-    style = (
-        ".warn{color:#7a4b00;font-weight:600}tr.past td{background:#fafafa}"
-        "th{text-align:left}td:first-child{white-space:nowrap}"
+    subtitle = "The reports of the last run of the pipeline (dvc repro), each with what it concluded."
+    body = page("Pipeline reports", [("Reports", table), ("Deployment", status + more)], subtitle)
+    return body.replace("</style>", STYLE + "</style>", 1)
+
+
+def render_history(entries: list[Entry]) -> str:
+    """reports/history/index.html: earlier runs' reports kept on this machine, newest first (outside DVC)."""
+    past = sorted(entries, key=lambda e: e.created, reverse=True)
+    rows = [replace(e, href=e.href.removeprefix("history/")) for e in past]
+    table = _rows(rows, with_time=True) if rows else "<p>No earlier runs kept yet.</p>"
+    body = page(
+        "Earlier runs",
+        [
+            (
+                "Reports of earlier runs, newest first",
+                table + '<p><a href="../index.html">Back to the current reports</a></p>',
+            )
+        ],
+        "Kept on this machine only (git-ignored, outside DVC); report.keep in params.yaml bounds how many.",
     )
-    body = page("Pipeline reports", [("Reports, newest first", table), ("Deployment", status + more)], f"Made {now}.")
-    return body.replace("</style>", style + "</style>", 1)
+    return body.replace("</style>", STYLE + "</style>", 1)
 
 
 def main() -> None:
     params = Params.load()
     keep = params.get("report.keep", int, 20, minimum=1)
-    current = [e for e in (validation_entry(REPORTS), evaluation_entry(REPORTS), drift_entry(REPORTS)) if e]
+    found = (validation_entry(REPORTS), training_entry(REPORTS), evaluation_entry(REPORTS), drift_entry(REPORTS))
+    current = [e for e in found if e]
     for entry in current:
-        if entry.kind != "validation":  # Data Docs are a folder, regenerated each run
+        if entry.kind in ("evaluation", "drift"):  # single-file pages; Data Docs are a folder, training a PNG
             archive(entry, REPORTS, keep)
     receipt = _read_json(Path("data/deploy/receipt.json"))
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    write_text(REPORTS / "index.html", render_index(current + history_entries(REPORTS, current), receipt, now))
+    past = history_entries(REPORTS, current)
+    if past:
+        write_text(HISTORY / "index.html", render_history(past))
+    history_href = "history/index.html" if past else None
+    write_text(REPORTS / "index.html", render_index(current, receipt, history_href))
     log.info("reports/index.html: %s", ", ".join(f"{e.kind} ({e.status})" for e in current) or "no reports yet")
 
 

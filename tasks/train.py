@@ -1,8 +1,10 @@
 """train: fit the problem's Keras model on the training split, stopping early on the validation split.
 
 Outputs (data/model/): `model.keras` (the best epoch's weights), `history.csv` (CSVLogger, one row per epoch of the
-whole run, resumed parts included), `history.png` (loss and the problem's metric per epoch), `tensorboard/`
-(TensorBoard logs) and `train.json` (params, epochs, best epoch, hardware plan, throughput, resume record).
+whole run, resumed parts included), `history.png` (loss and the problem's metric per epoch) and `train.json`
+(params, epochs, best epoch, hardware plan, resume record). Wall-clock figures (fit seconds, samples/s) go to
+`data/runs/train.json` and TensorBoard logs to `data/tensorboard/`, both outside DVC's outs, so that the outs are
+byte-reproducible (tasks/reproducible.py).
 The history and the summary are also copied to `reports/training/` for people to read.
 
 The engine (tasks/training.py) is the same for every problem and kind: a seeded (Python, NumPy, TensorFlow;
@@ -30,12 +32,15 @@ from tasks.errors import run_stage
 from tasks.hardware import detect_gpus, make_strategy, plan_distribution
 from tasks.lineage import sha256_path
 from tasks.objectives import objective_for
+from tasks.reproducible import record_run
 from tasks.selection import select
 from tasks.train_state import run_key
 from tasks.training import apply_tuning, plot_history, read_hyperparameters, train_model
 
 OUT_DIR = MODEL_DIR
 REPORT_DIR = TRAINING_REPORT_DIR
+# `tensorboard --logdir data/tensorboard`: event files hold wall times and the host, so not inside a DVC out
+TENSORBOARD_DIR = Path("data/tensorboard")
 log = logging.getLogger(__name__)
 
 
@@ -84,11 +89,22 @@ def main() -> None:
         return
     with atomic_dir(OUT_DIR) as tmp:
         summary = train_model(
-            train, val, spec, hp, tmp, problem.build_model, state_dir=state_root / key, plan=plan, strategy=strategy
+            train,
+            val,
+            spec,
+            hp,
+            tmp,
+            problem.build_model,
+            state_dir=state_root / key,
+            plan=plan,
+            strategy=strategy,
+            tensorboard_dir=TENSORBOARD_DIR,
         )
         summary["tuning"] = tuning if tuning and tuning.get("enabled") else None
+        timing = {k: summary.pop(k) for k in ("fit_seconds", "samples_per_second")}  # not in a DVC out
         plot_history(pd.read_csv(tmp / "history.csv"), metric, tmp / "history.png")
         (tmp / "train.json").write_text(json.dumps(summary, indent=2) + "\n")
+    record_run("train", {**timing, "epochs_this_run": summary["epochs_this_run"], "tensorboard": str(TENSORBOARD_DIR)})
     with atomic_dir(REPORT_DIR) as report:
         for name in ("history.csv", "history.png", "train.json"):
             shutil.copy2(OUT_DIR / name, report / name)
@@ -100,7 +116,7 @@ def main() -> None:
         summary["best_val_loss"],
         metric,
         summary.get(f"best_val_{metric}", float("nan")),
-        summary["samples_per_second"] or 0.0,
+        timing["samples_per_second"] or 0.0,
     )
 
 

@@ -23,6 +23,8 @@ from tasks.hardware import DistributionPlan
 from tasks.kinds import KINDS
 from tasks.objectives import objective_for
 from tasks.params import Params
+from tasks.progress import epoch_progress
+from tasks.reproducible import normalize_keras_archive
 from tasks.train_state import TrainState, load_best_weights, load_state, save_epoch
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ def train_model(
     state_dir: Path | None = None,
     plan: DistributionPlan | None = None,
     strategy: Any = None,
+    tensorboard_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Fit a model built by `build_model(spec, hp)` (or resume it from `state_dir`); write the outputs into
     `out_dir` and return the training summary.
@@ -160,7 +163,7 @@ def train_model(
         validation_data=make_dataset(val, spec, batch_size, shuffle_seed=None),
         epochs=epochs,
         initial_epoch=initial_epoch,
-        callbacks=_callbacks(hp, state_dir, state, best_weights, resumed),
+        callbacks=[*_callbacks(hp, state_dir, state, best_weights, resumed), epoch_progress(epochs, initial_epoch)],
         shuffle=False,  # the tf.data pipeline already shuffles, seeded
         verbose=0,
     )
@@ -170,10 +173,13 @@ def train_model(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / "model.keras")  # EarlyStopping restored the best epoch's weights at the end of fit
+    normalize_keras_archive(out_dir / "model.keras")  # no save time or memory addresses: same weights, same bytes
     history = pd.DataFrame(state.history)
     history.to_csv(out_dir / "history.csv", index=False)
-    if (state_dir / "tensorboard").is_dir():
-        shutil.copytree(state_dir / "tensorboard", out_dir / "tensorboard", dirs_exist_ok=True)
+    if (state_dir / "tensorboard").is_dir():  # event files name the host and hold wall times: keep them apart
+        tensorboard_dir = tensorboard_dir or out_dir / "tensorboard"
+        shutil.rmtree(tensorboard_dir, ignore_errors=True)
+        shutil.copytree(state_dir / "tensorboard", tensorboard_dir)
     epochs_this_run = state.epoch - initial_epoch
     best = int(history["val_loss"].idxmin())
     summary = {
@@ -189,6 +195,7 @@ def train_model(
         "initial_epoch": int(initial_epoch),
         "optimizer_iterations_at_start": iterations_at_start,
         "epochs_this_run": int(epochs_this_run),
+        # wall-clock figures: the train stage moves them to data/runs/train.json, outside DVC's outs
         "fit_seconds": round(fit_seconds, 3),
         "samples_per_second": round(len(train) * epochs_this_run / fit_seconds, 1) if epochs_this_run else None,
         "hardware": {

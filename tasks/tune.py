@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from tasks.artifacts import TUNING_DIR, read_spec, read_split
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError, run_stage
 from tasks.params import Params
+from tasks.progress import step_line
 from tasks.selection import select
 
 OUT_DIR = TUNING_DIR
@@ -72,10 +74,26 @@ def search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     records: list[dict[str, Any]] = []
 
+    started = time.perf_counter()
+
     def objective(trial: Any) -> float:
         chosen = {key: suggest(trial, key, entry) for key, entry in space.items()}
+        trial_started = time.perf_counter()
         value, extra = score({**objective_hp, **chosen})
         records.append({"trial": trial.number, "params": chosen, "val_loss": value, **extra})
+        now = time.perf_counter()
+        facts = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in chosen.items())
+        best = min(r["val_loss"] for r in records)
+        line = step_line(
+            "trial",
+            len(records),
+            trials,
+            f"{facts}: val_loss {value:.4g} (best {best:.4g})",
+            now - trial_started,
+            now - started,
+            "about ",
+        )
+        log.info("%s", line)
         return value
 
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))

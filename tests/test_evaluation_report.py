@@ -72,7 +72,7 @@ def test_every_number_in_the_headline_equals_metrics_json() -> None:
     }
     assert set(shown) == set(expected)  # every model, every headline metric, nothing else
     for key, value in expected.items():
-        assert float(shown[key]) == pytest.approx(value, abs=0.0005), key
+        assert float(shown[key]) == pytest.approx(value, abs=0.00055), key  # 3 decimals vs 4
 
 
 def test_the_headline_table_comes_first_and_the_verdict_matches_the_blessing() -> None:

@@ -119,7 +119,7 @@ def test_report_numbers_equal_metrics_json_on_a_real_run(runs: dict[str, dict[st
     expected = {f"{n}.{m}": v for n, s in worse["metrics"].items() if isinstance(s, dict) for m, v in s.items()}
     assert set(shown) == set(expected)
     for key, value in expected.items():
-        assert float(shown[key]) == pytest.approx(value, abs=0.0005), key
+        assert float(shown[key]) == pytest.approx(value, abs=0.00055), key  # 3 decimals vs 4
 
 
 def test_override_deploys_and_is_recorded_in_report_card_and_receipt(runs: dict[str, dict[str, Any]]) -> None:

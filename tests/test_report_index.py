@@ -1,4 +1,5 @@
-"""reports/index.html: links every report that exists, newest first, with its conclusion; keeps past runs."""
+"""reports/index.html: links every current report in the pipeline's order with its conclusion, byte-reproducibly;
+past runs are kept and listed on reports/history/index.html."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from tasks.report_index import (
     drift_entry,
     evaluation_entry,
     history_entries,
+    render_history,
     render_index,
+    training_entry,
     validation_entry,
 )
 
@@ -47,27 +50,39 @@ def reports(tmp_path: Path) -> Path:
     drift = {"status": "measured", "dataset_drift": True, "drift_share": 0.55, "drifted_columns": ["temp"]}
     write(reports / "monitoring/drift.json", json.dumps(drift))
     write(reports / "monitoring/drift.html", "<html>drift</html>", mtime=1_750_000_000)  # 2025-06-15
+    summary = {"epochs_run": 40, "best_epoch": 31, "best_val_loss": 900.0, "best_val_rmse": 30.0}
+    write(reports / "training/train.json", json.dumps(summary))
+    write(reports / "training/history.png", "png")
     return reports
 
 
 def entries(reports: Path) -> list:
-    return [e for e in (validation_entry(reports), evaluation_entry(reports), drift_entry(reports)) if e]
+    found = (validation_entry(reports), training_entry(reports), evaluation_entry(reports), drift_entry(reports))
+    return [e for e in found if e]
 
 
-def test_index_links_each_report_newest_first_with_its_conclusion(reports: Path) -> None:
-    page = render_index(entries(reports), {"model": "m", "production_version": 3, "deployed": False}, "now")
+def test_index_links_each_report_in_pipeline_order_with_its_conclusion(reports: Path) -> None:
+    page = render_index(entries(reports), {"model": "m", "production_version": 3, "deployed": False})
     links = re.findall(r'<a href="([^"]+)">', page)
-    assert links == ["monitoring/drift.html", "evaluation/index.html", "validation/index.html"]
+    assert links == ["validation/index.html", "training/history.png", "evaluation/index.html", "monitoring/drift.html"]
     assert "NOT blessed; test RMSE 61.234 vs production 60.000" in page
     assert "51 of 51 checks passed" in page
+    assert "40 epochs, best epoch 31; val rmse 30" in page
     assert "dataset drift: share 0.55 of columns drifted (temp)" in page
     assert "m version 3" in page
     assert all((reports / href).exists() for href in links)
 
 
+def test_index_page_holds_no_time_so_the_same_reports_give_the_same_bytes(reports: Path) -> None:
+    first = render_index(entries(reports), None)
+    os.utime(reports / "monitoring/drift.html", (1_800_000_000, 1_800_000_000))
+    assert render_index(entries(reports), None) == first
+    assert not re.search(r"20\d\d-\d\d-\d\dT", first)
+
+
 def test_missing_reports_are_left_out_not_linked(tmp_path: Path) -> None:
     assert entries(tmp_path) == []
-    assert "No reports yet" in render_index([], None, "now")
+    assert "No reports yet" in render_index([], None)
 
 
 def test_each_run_is_archived_once_and_listed_as_an_earlier_run_after_a_new_one(reports: Path) -> None:
@@ -84,9 +99,12 @@ def test_each_run_is_archived_once_and_listed_as_an_earlier_run_after_a_new_one(
     assert [(e.created, e.current) for e in past] == [("2025-06-01T10:00:00+00:00", False)]
     assert (reports / past[0].href).read_text() == "<html>eval</html>"
 
-    page = render_index(current + past, None, "now")
-    evaluations = re.findall(r'<a href="((?:evaluation|history/evaluation)[^"]+)">', page)
-    assert evaluations[0] == "evaluation/index.html" and evaluations[1].startswith("history/evaluation/20250601T")
+    page = render_index(current, None, "history/index.html")
+    assert 'href="history/index.html"' in page
+    history = render_history(past)
+    links = re.findall(r'<a href="([^"]+)">', history)
+    assert links[0].startswith("evaluation/20250601T") and (reports / "history" / links[0]).exists()
+    assert links[-1] == "../index.html"
 
 
 def test_archive_keeps_only_the_newest_copies(reports: Path) -> None:
@@ -98,7 +116,7 @@ def test_archive_keeps_only_the_newest_copies(reports: Path) -> None:
     assert len(list((reports / "history/evaluation").glob("*.json"))) == 2
 
 
-def test_validation_links_its_summary_page_when_there_is_one_and_uses_its_run_time(reports: Path) -> None:
+def test_validation_links_its_summary_page_when_there_is_one(reports: Path) -> None:
     summary = {"success": False, "evaluated": 60, "passed": 58, "failed": 2, "run_time": "2025-07-01T00:00:00+00:00"}
     write(reports / "validation/summary.json", json.dumps(summary))
     write(reports / "validation/summary.html", "<html>summary</html>")
@@ -106,3 +124,28 @@ def test_validation_links_its_summary_page_when_there_is_one_and_uses_its_run_ti
     assert entry.href == "validation/summary.html"
     assert entry.created == "2025-07-01T00:00:00+00:00"
     assert (entry.status, entry.summary) == ("fail", "58 of 60 checks passed, 2 failed")
+
+
+def test_drift_page_gets_a_title_what_it_compares_what_to_do_and_a_way_back() -> None:
+    from tasks.report_banner import drift_explanation, explain_page
+
+    summary = {
+        "status": "measured",
+        "window": {"from": "2011-05-01T00:00:00", "to": "2011-05-31T00:00:00"},
+        "drift_share": 0.5455,
+        "drift_share_threshold": 0.5,
+        "dataset_drift": True,
+        "drifted_columns": ["temp", "hum"],
+        "columns_checked": 11,
+        "reference_rows": 1950,
+        "current_rows": 720,
+    }
+    title, paragraphs = drift_explanation(summary, "data/sources/bike.csv.gz")
+    page = explain_page(
+        "<html><head><title>plotly-logomark</title></head><body><div>x</div></body></html>", title, paragraphs
+    )
+    assert "<title>Drift: new data vs training data</title>" in page and "plotly-logomark" not in page
+    assert "720 rows of data/sources/bike.csv.gz from 2011-05-01T00:00:00 to 2011-05-31T00:00:00" in page
+    assert "training split (1950 rows)" in page and "55% of the columns drifted (threshold 50%): temp, hum." in page
+    assert "What to do:" in page and '<a href="../index.html">' in page
+    assert page.index("All reports") < page.index("<div>x</div>")

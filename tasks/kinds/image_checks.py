@@ -35,6 +35,7 @@ from tasks.errors import PipelineError
 from tasks.params import Params
 from tasks.quarantine import quarantine
 from tasks.report_html import page, table
+from tasks.reproducible import record_run
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,8 @@ def validate(problem: ImageProblem, params: Params) -> None:
     manifest = read_json(RAW_MANIFEST)
     checks = validate_images(images, manifest, problem, policy)
     run_time = datetime.now(UTC)
-    outcome = {"source": str(RAW), "run_time": run_time.isoformat(timespec="seconds")}
+    record_run("validate", {"source": str(RAW)})  # the time of the run: outside the DVC out
+    outcome: dict[str, Any] = {"source": str(RAW)}
     outcome |= summary(checks)
     counts = {str(k): int(v) for k, v in images.groupby("split").size().items()}
     with atomic_dir(VALIDATION_REPORT_DIR) as docs:

@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +123,6 @@ def collect(problem: ImageProblem, params: Params) -> None:
         "problem": problem.name,
         "sources": files,
         "images": {k: int(v) for k, v in counts.items()},
-        "collected_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     with atomic_dir(RAW_DIR) as tmp:
         table.to_parquet(tmp / RAW.name, index=False)

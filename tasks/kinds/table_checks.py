@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ from tasks.expectations import ExpectationResult, SuiteRun
 from tasks.findings import Finding, ValidationOutcome, to_finding
 from tasks.kinds.table_source import GIVEN_TEST
 from tasks.params import Params
+from tasks.progress import duration
+from tasks.reproducible import DATA_DOCS_RUN_NAME, FIXED_TIME, RUNS_DIR, record_run
 
 REPORT_DIR = VALIDATION_REPORT_DIR
 log = logging.getLogger(__name__)
@@ -128,7 +131,9 @@ def validate_stream(
         )
     )
     rows, ordered, last = 0, True, None
-    for chunk in chunks:
+    started = time.perf_counter()
+    for number, chunk in enumerate(chunks, start=1):
+        chunk_started = time.perf_counter()
         marker = chunk.pop(GIVEN_TEST) if GIVEN_TEST in chunk.columns else None  # collect's, not the source's
         raw_run.update(chunk)
         checks.update(chunk)
@@ -141,6 +146,14 @@ def validate_stream(
             last = times.iloc[-1]
         if sink is not None:
             sink(view if marker is None else view.assign(**{GIVEN_TEST: marker.to_numpy()}))
+        log.info(
+            "chunk %d: %s rows checked (%s; %s rows so far in %s)",
+            number,
+            f"{len(chunk):,}",
+            duration(time.perf_counter() - chunk_started),
+            f"{rows:,}",
+            duration(time.perf_counter() - started),
+        )
     raw_results, features_results, check_results = raw_run.finish(), features_run.finish(), checks.finish()
     findings = [to_finding(raw_run.name, r) for r in raw_results]
     findings += [to_finding(features_run.name, r) for r in features_results]
@@ -191,16 +204,19 @@ class ParquetSink:
 
 
 def write_reports(report_dir: Path, result: StreamResult, source: Path, run_time: datetime, data_docs: bool) -> None:
-    """summary.json, summary.md and (if asked) Data Docs, replacing `report_dir` as a whole."""
+    """summary.json, summary.md and (if asked) Data Docs, replacing `report_dir` as a whole.
+
+    The reports are a DVC out, byte-reproducible: Data Docs get a fixed run name and time (tasks/reproducible.py);
+    `run_time`, the real one, is recorded outside them (data/runs/validate.json)."""
     with atomic_dir(report_dir) as docs:
         if data_docs:
             from tasks.data_docs import build_data_docs
 
-            build_data_docs(docs, result.runs, f"{run_time:%Y%m%dT%H%M%SZ}", run_time)
-        summary = {"source": str(source), "rows": result.rows, "run_time": run_time.isoformat(timespec="seconds")}
+            build_data_docs(docs, result.runs, DATA_DOCS_RUN_NAME, FIXED_TIME)
+        summary = {"source": str(source), "rows": result.rows}
         summary |= result.outcome.summary()
         (docs / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-        title = f"Validation of {source} ({result.rows:,} rows, {run_time:%Y-%m-%d %H:%M} UTC)"
+        title = f"Validation of {source} ({result.rows:,} rows)"
         (docs / "summary.md").write_text(result.outcome.markdown(title) + "\n", encoding="utf-8")
         if data_docs:
             from tasks.data_docs import write_summary_page
@@ -223,8 +239,7 @@ def run_suites(
     if docs_dir is not None:
         from tasks.data_docs import build_data_docs
 
-        now = datetime.now(UTC)
-        build_data_docs(docs_dir, runs, f"{now:%Y%m%dT%H%M%SZ}", now)
+        build_data_docs(docs_dir, runs, DATA_DOCS_RUN_NAME, FIXED_TIME)
     return ValidationOutcome(findings)
 
 
@@ -271,6 +286,7 @@ def validate(
         finally:
             sink.close()
         write_reports(report_dir, result, raw, run_time, settings.data_docs)
+        record_run("validate", {"source": str(raw), "rows": result.rows}, out_dir.parent / RUNS_DIR.name)
         for warning in result.outcome.warnings:
             log.warning("warning: [%s] %s", warning.suite, warning.describe())
         if not result.outcome.success:

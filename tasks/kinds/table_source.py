@@ -20,7 +20,6 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +152,6 @@ def build_manifest(
         "as_of": iso(as_of),
         "rows_read": rows_in,
         "rows_collected": rows_out,
-        "collected_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

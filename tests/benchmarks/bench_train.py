@@ -91,7 +91,7 @@ def run_stage(workspace: Path) -> float:
         env=environment(),
         cwd=workspace,
     )
-    return float(json.loads((workspace / "data/model/train.json").read_text())["samples_per_second"])
+    return float(json.loads((workspace / "data/runs/train.json").read_text())["samples_per_second"])  # outside DVC
 
 
 def main(argv: list[str] | None = None) -> dict:

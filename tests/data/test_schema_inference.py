@@ -102,3 +102,27 @@ def test_cli_writes_both_suites_and_the_committed_ones_match_it(tmp_path: Path) 
     columns = features["expectations"][0]["kwargs"]["column_set"]
     assert columns == PROBLEM.model_columns
     assert not set(PROBLEM.leakage_columns) & set(columns)
+
+
+def infer_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tasks.infer_schema", *args], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_refuses_to_overwrite_differing_suites_shows_the_diff_and_overwrites_with_force(tmp_path: Path) -> None:
+    assert infer_cli("--out-dir", str(tmp_path)).returncode == 0
+    before = {view: (tmp_path / f"{view}.json").read_text() for view in ("raw", "features")}
+
+    refused = infer_cli("--out-dir", str(tmp_path), "--margin", "0.5")
+    assert refused.returncode == 1
+    assert "raw.json: exist and differ from the inferred suites" in refused.stderr and "--force" in refused.stderr
+    assert f"--- {tmp_path / 'raw.json'} (now)" in refused.stdout and "\n+" in refused.stdout
+    assert {view: (tmp_path / f"{view}.json").read_text() for view in ("raw", "features")} == before
+
+    again = infer_cli("--out-dir", str(tmp_path))
+    assert again.returncode == 0 and again.stdout.count(": unchanged") == 2
+
+    forced = infer_cli("--out-dir", str(tmp_path), "--margin", "0.5", "--force")
+    assert forced.returncode == 0 and "wrote" in forced.stdout
+    assert (tmp_path / "raw.json").read_text() != before["raw"]
