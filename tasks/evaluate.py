@@ -43,7 +43,7 @@ from tasks.metrics import (
     metric_label,
     regression_metrics,
 )
-from tasks.model_store import ModelStore
+from tasks.model_store import store_from_params
 from tasks.params import Params
 from tasks.slices import metrics_by_slice, parse_slices
 from tasks.train import model_inputs, read_spec, read_split
@@ -234,7 +234,7 @@ def main() -> None:
         from tasks import image_evaluate
 
         return image_evaluate.main(params, problem)
-    store = ModelStore(params.get("deploy.store", str), params.get("deploy.model_name", str))
+    store = store_from_params(params)
     spec = read_spec()
     train, test = read_split("train"), read_split("test")
     if not MODEL.exists():
