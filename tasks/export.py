@@ -23,6 +23,7 @@ from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError, run_stage
 from tasks.lineage import git_revision, sha256_path
 from tasks.params import Params
+from tasks.signature import table_signature
 from tasks.train import FEATURES_DIR, model_inputs, read_spec, read_split
 
 MODEL = Path("data/model/model.keras")
@@ -138,7 +139,7 @@ def main() -> None:
         inputs,
         keras_predictions,
         tolerance,
-        lambda diff: model_card(spec, params, diff),
+        lambda diff: {**model_card(spec, params, diff), "signature": table_signature(spec, read_split("train"))},
     )
     log.info("exported SavedModel; reload differs from Keras by at most %.3g", difference)
 

@@ -18,6 +18,7 @@ import numpy as np
 from pipelines.problem import ImageProblem
 from tasks.export import load_trained_model, write_checked_export
 from tasks.params import Params
+from tasks.signature import image_signature
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ def main(params: Params, problem: ImageProblem) -> None:
         inputs,
         keras_probabilities,
         tolerance,
-        lambda diff: image_model_card(spec, params, problem, diff),
+        lambda diff: {
+            **image_model_card(spec, params, problem, diff),
+            "signature": image_signature(spec, list(problem.classes)),
+        },
     )
     log.info("exported SavedModel taking raw uint8 images; reload differs from Keras by at most %.3g", difference)
