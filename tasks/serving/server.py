@@ -69,6 +69,9 @@ def build_app(store: StoreBase, settings: ServerSettings, s3_client: Any = None)
         metrics.inc("log_rows_total", n, model=store.model_name, outcome=outcome)
 
     holder = ModelHolder(store, poll_s=settings.poll_s, on_event=on_model_event)
+    if s3_client is None and (settings.log_dir or "").startswith("s3://"):
+        # an S3 log beside an S3 store uses the store's endpoint and region (deploy.s3); else the environment's
+        s3_client = getattr(store, "client", None)
     prediction_log = (
         PredictionLog(
             settings.log_dir,
