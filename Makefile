@@ -57,5 +57,11 @@ prefect-server: setup
 flow: setup
 	PREFECT_API_URL=http://127.0.0.1:4200/api python -m flows.training
 
+# TF Serving's REST API on 127.0.0.1:8501 for the current problem's production model (after `make run`);
+# settings in params.yaml `serving:`. Stop with Ctrl-C (the prediction log is flushed).
+.PHONY: serve
+serve: setup
+	python -m tasks.serving
+
 clean:
 	rm -rf .venv .tools
