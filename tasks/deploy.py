@@ -14,8 +14,9 @@ from typing import Any
 
 from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
-from tasks.model_store import StoreBase, content_fingerprint, store_from_params
+from tasks.model_store import StoreBase, content_fingerprint
 from tasks.params import Params
+from tasks.store_location import store_from_params
 
 EXPORT_DIR = Path("data/export")
 BLESSING = Path("data/evaluation/blessing.json")

@@ -43,9 +43,9 @@ from tasks.metrics import (
     metric_label,
     regression_metrics,
 )
-from tasks.model_store import store_from_params
 from tasks.params import Params
 from tasks.slices import metrics_by_slice, parse_slices
+from tasks.store_location import store_from_params
 from tasks.train import model_inputs, read_spec, read_split
 
 MODEL = Path("data/model/model.keras")

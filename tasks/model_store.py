@@ -1,7 +1,7 @@
 """The model store, laid out as TF Serving reads it: `<store>/<model>/<version>/saved_model.pb`.
 
 Two kinds share one interface (`StoreBase`): a local folder (`ModelStore`, the default) and an S3 prefix
-(`tasks/model_store_s3.py`, chosen by `deploy.store: s3://bucket/prefix`). `open_store()` picks one.
+(`tasks/model_store_s3.py`, chosen by `deploy.store: s3://bucket/prefix`). `tasks/store_location.py` picks one.
 
 `<store>/<model>/production.json` names the version in production and keeps the history of every promotion and
 rollback. It is written last, after a version is complete (local: copied under a temporary name, then renamed; S3:
@@ -306,25 +306,3 @@ class ModelStore(StoreBase):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(str(path))
         return removed
-
-
-def open_store(location: str, model_name: str, endpoint_url: str | None = None, region: str | None = None) -> StoreBase:
-    """The store `location` names: `s3://bucket/prefix` (endpoint/region: these arguments, else the environment)
-    or a local folder."""
-    if location.startswith("s3://"):
-        from tasks.model_store_s3 import S3ModelStore
-
-        return S3ModelStore(location, model_name, endpoint_url=endpoint_url, region=region)
-    if "://" in location:
-        raise PipelineError(f"deploy.store: {location!r} is neither a local folder nor an s3://bucket/prefix URI")
-    return ModelStore(location, model_name)
-
-
-def store_from_params(params: Any, store: str | None = None, model_name: str | None = None) -> StoreBase:
-    """The store `deploy.store` / `deploy.model_name` name (or the given overrides), with `deploy.s3` settings."""
-    return open_store(
-        store or params.get("deploy.store", str),
-        model_name or params.get("deploy.model_name", str),
-        endpoint_url=params.get("deploy.s3.endpoint_url", (str, type(None)), None),
-        region=params.get("deploy.s3.region", (str, type(None)), None),
-    )

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from tasks.errors import PipelineError
-from tasks.model_store import StoreBase, store_from_params
+from tasks.model_store import StoreBase
 from tasks.params import Params
+from tasks.store_location import store_from_params
 
 
 def format_versions(rows: list[dict[str, Any]]) -> str:

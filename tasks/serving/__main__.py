@@ -12,9 +12,9 @@ import sys
 from dataclasses import replace
 
 from tasks.errors import PipelineError
-from tasks.model_store import store_from_params
 from tasks.params import Params
 from tasks.serving.server import ServerSettings, build_app, serve
+from tasks.store_location import store_from_params
 
 
 def main(argv: list[str] | None = None) -> int:

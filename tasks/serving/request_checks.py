@@ -147,6 +147,9 @@ def check_field(values: list[Any], spec: dict[str, Any], policy: CheckPolicy, ba
     name, dtype, shape = spec["name"], spec["dtype"], tuple(spec.get("shape", []))
     if dtype == "string":
         return _check_strings(values, spec, policy, batch)
+    whole = _whole_column(values, spec, policy)
+    if whole is not None:
+        return whole
     cells = []
     for i, value in enumerate(values):
         where = f"instance {i}, field {name!r}"
@@ -163,6 +166,36 @@ def check_field(values: list[Any], spec: dict[str, Any], policy: CheckPolicy, ba
         cells.append(array)
         _check_values(array, where, spec, policy, batch)
     return np.stack(cells).astype(NUMPY_DTYPES.get(dtype, "float32"), copy=False)
+
+
+def _whole_column(values: list[Any], spec: dict[str, Any], policy: CheckPolicy) -> np.ndarray | None:
+    """The column as one array when every check passes on it at once (the common case, without a Python loop per
+    value); None when anything looks wrong, and the per-instance checks then find and name the culprit."""
+    dtype, shape = spec["dtype"], tuple(spec.get("shape", []))
+    try:
+        array = np.asarray(values)
+    except ValueError:
+        return None
+    integer = dtype in INTEGER_LIMITS
+    if array.dtype.kind not in ("iu" if integer else "iuf") or array.size == 0:
+        return None
+    if array.shape[1:] != shape:
+        if math.prod(shape) == 1 and math.prod(array.shape[1:]) == 1:
+            array = array.reshape((len(values), *shape))
+        else:
+            return None
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        return None
+    if integer and (array.min() < INTEGER_LIMITS[dtype][0] or array.max() > INTEGER_LIMITS[dtype][1]):
+        return None
+    if "range" in spec:
+        low, high = float(spec["range"]["min"]), float(spec["range"]["max"])
+        margin = policy.range_tolerance * max(high - low, 1e-12)
+        if array.min() < low - margin or array.max() > high + margin:
+            return None
+    elif "categories" in spec and not set(array.ravel().tolist()).issubset(spec["categories"]):
+        return None
+    return array.astype(NUMPY_DTYPES.get(dtype, "float32"), copy=False)
 
 
 def _as_numeric(value: Any, where: str, dtype: str) -> np.ndarray:
@@ -210,6 +243,9 @@ def _check_strings(values: list[Any], spec: dict[str, Any], policy: CheckPolicy,
     if shape not in ((), (1,)):
         raise RequestError(f"field {name!r}: only scalar string inputs are served", "wrong_shape")
     known = set(spec.get("categories", []))
+    flat = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in values]
+    if all(type(v) is str for v in flat) and (not known or known.issuperset(flat)):  # all fine: no loop below
+        return np.asarray(flat, dtype=object).reshape((len(flat), *shape))
     cells = []
     for i, value in enumerate(values):
         where = f"instance {i}, field {name!r}"

@@ -15,8 +15,9 @@ import pytest
 
 from tasks.deploy import deploy
 from tasks.errors import PipelineError
-from tasks.model_store import ModelStore, StoreBase, open_store
+from tasks.model_store import ModelStore, StoreBase
 from tasks.store_cli import main as store_cli
+from tasks.store_location import open_store
 from tests.serving.conftest import S3Server, fake_export
 
 pytestmark = pytest.mark.timeout(180)
@@ -84,7 +85,7 @@ def test_an_upload_killed_midway_never_becomes_production(aws_env: S3Server, buc
     script = f"""
 import time
 from tasks.deploy import deploy
-from tasks.model_store import open_store
+from tasks.store_location import open_store
 from tasks.model_store_s3 import S3ModelStore
 upload = S3ModelStore.upload_verified
 def slow_upload(self, name, path):
