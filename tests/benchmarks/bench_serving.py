@@ -177,6 +177,7 @@ def main() -> None:
     parser.add_argument("--batch-requests", type=int, default=2_000)
     parser.add_argument("--batch-rate", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--max-requests", type=int, default=3_000, help="closed-loop run, 4 connections")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-serving-"))
@@ -200,7 +201,7 @@ def main() -> None:
             results["rows64_log_on"] = fixed_rate_load(
                 port, path, batch, args.batch_rate, args.batch_requests, args.workers
             )
-            results["single_row_max_throughput"] = fixed_rate_load(port, path, single, 10_000, 3_000, 4)
+            results["single_row_max_throughput"] = fixed_rate_load(port, path, single, 10_000, args.max_requests, 4)
         finally:
             stop_server(process)
         log_files = list((workdir / "log").rglob("*.parquet"))
