@@ -100,9 +100,7 @@ def bind(host: str, port: int) -> socket.socket:
 def uvicorn_server(app: FastAPI) -> Any:
     import uvicorn
 
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, timeout_graceful_shutdown=10, lifespan="on", loop="asyncio"
-    )
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=10, lifespan="on")
     return uvicorn.Server(config)
 
 
