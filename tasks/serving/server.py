@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,8 +106,20 @@ def uvicorn_server(app: FastAPI) -> Any:
     return uvicorn.Server(config)
 
 
-def serve(app: FastAPI, host: str, port: int, on_bound: Callable[[int], None] = lambda port: None) -> None:
-    """Run until SIGINT/SIGTERM (then finish requests in flight, flush the prediction log, stop)."""
+def serve(app: FastAPI, host: str, port: int, on_ready: Callable[[int], None] = lambda port: None) -> None:
+    """Run until SIGINT/SIGTERM (then finish requests in flight, flush the prediction log, stop).
+
+    `on_ready(port)` is called once the production model is loaded and requests are answered (port 0: the OS's pick).
+    """
     sock = bind(host, port)
-    on_bound(int(sock.getsockname()[1]))
-    uvicorn_server(app).run(sockets=[sock])
+    bound = int(sock.getsockname()[1])
+    server = uvicorn_server(app)
+
+    def announce_when_started() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            on_ready(bound)
+
+    threading.Thread(target=announce_when_started, name="announce", daemon=True).start()
+    server.run(sockets=[sock])

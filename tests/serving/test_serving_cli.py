@@ -47,12 +47,13 @@ def test_serving_command_answers_on_the_port_it_picked_and_flushes_its_log_on_si
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     env = {**os.environ, "TRAINLINE_SERVING_TOKEN": "s3cret-token", "TF_CPP_MIN_LOG_LEVEL": "3"}
     command = [sys.executable, "-m", "tasks.serving", "--params", str(tmp_path / "params.yaml"), "--port", "0"]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stderr = (tmp_path / "server.log").open("w")  # a file, not a pipe: a full pipe would block the server
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
         assert process.stdout is not None
-        first_line = process.stdout.readline()
+        first_line = process.stdout.readline()  # printed once the model is loaded and requests are answered
         match = re.search(r"on (http://127\.0\.0\.1:\d+)$", first_line.strip())
-        assert match, f"no address announced: {first_line!r} {process.stderr.read() if process.poll() else ''}"
+        assert match, f"no address announced: {first_line!r} {(tmp_path / 'server.log').read_text()[-2000:]}"
         url = f"{match[1]}/v1/models/bike_demand:predict"
 
         refused, refusal = post(url, {"instances": tiny_bike.instances})
@@ -64,6 +65,7 @@ def test_serving_command_answers_on_the_port_it_picked_and_flushes_its_log_on_si
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+        stderr.close()
 
     assert refused == 401 and "bearer token" in refusal["error"]
     assert status == 200 and len(answer["predictions"]) == len(tiny_bike.instances)
