@@ -21,7 +21,14 @@ from tasks.store_location import open_store
 from tests.serving.conftest import S3Server, fake_export
 
 pytestmark = pytest.mark.timeout(180)
-BLESSED = {"blessed": True, "reasons": ["beats every baseline"]}
+# as the gate blesses a first model: it records the production model it was measured against (none yet)
+FIRST = {"blessed": True, "reasons": ["beats every baseline"], "champion": None}
+
+
+def blessed_over(store: StoreBase) -> dict[str, object]:
+    """A blessing measured against the store's current production version, as the evaluate stage records it."""
+    current = store.production()
+    return {**FIRST, "champion": {"version": current["version"]} if current else None}
 
 
 def s3_store(server: S3Server, bucket: str, model: str = "bikes") -> StoreBase:
@@ -32,7 +39,7 @@ def test_deploy_to_s3_lays_out_versions_as_tf_serving_reads_them(
     aws_env: S3Server, bucket: str, tmp_path: Path
 ) -> None:
     store = s3_store(aws_env, bucket)
-    receipt = deploy(store, fake_export(tmp_path / "e1", b"w1"), BLESSED)
+    receipt = deploy(store, fake_export(tmp_path / "e1", b"w1"), blessed_over(store))
 
     assert receipt["deployed"] and receipt["production_version"] == 1
     keys = {o["Key"] for o in aws_env.client().list_objects_v2(Bucket=bucket)["Contents"]}
@@ -57,7 +64,7 @@ def test_deploy_to_s3_lays_out_versions_as_tf_serving_reads_them(
 def test_s3_store_lists_promotes_and_rolls_back_keeping_history(aws_env: S3Server, bucket: str, tmp_path: Path) -> None:
     store = s3_store(aws_env, bucket)
     for n in (1, 2, 3):
-        deploy(store, fake_export(tmp_path / f"e{n}", f"w{n}".encode()), BLESSED)
+        deploy(store, fake_export(tmp_path / f"e{n}", f"w{n}".encode()), blessed_over(store))
     assert store.versions() == [1, 2, 3] and store.production()["version"] == 3
 
     assert store.rollback("v3 misbehaves")["version"] == 2
@@ -78,7 +85,7 @@ def test_s3_store_lists_promotes_and_rolls_back_keeping_history(aws_env: S3Serve
 
 def test_an_upload_killed_midway_never_becomes_production(aws_env: S3Server, bucket: str, tmp_path: Path) -> None:
     store = s3_store(aws_env, bucket)
-    deploy(store, fake_export(tmp_path / "e1", b"w1"), BLESSED)
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), blessed_over(store))
     export = fake_export(tmp_path / "e2", b"w2")
     started = tmp_path / "first-object-uploaded"
     # The deploy runs in its own process, which is killed (SIGKILL) after its first object reached the store.
@@ -95,7 +102,7 @@ def slow_upload(self, name, path):
     return entry
 S3ModelStore.upload_verified = slow_upload
 store = open_store("s3://{bucket}/models", "bikes", endpoint_url={aws_env.endpoint_url!r}, region="us-east-1")
-deploy(store, __import__("pathlib").Path({str(export)!r}), {{"blessed": True}})
+deploy(store, __import__("pathlib").Path({str(export)!r}), {{"blessed": True, "champion": {{"version": 1}}}})
 """
     process = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[2], env=dict(os.environ))
     try:
@@ -122,7 +129,7 @@ deploy(store, __import__("pathlib").Path({str(export)!r}), {{"blessed": True}})
         o["Key"].startswith("models/bikes/2/") for o in aws_env.client().list_objects_v2(Bucket=bucket)["Contents"]
     )
     # the next deploy gets a fresh, complete version
-    assert deploy(store, export, BLESSED)["production_version"] == 2 and store.versions() == [1, 2]
+    assert deploy(store, export, blessed_over(store))["production_version"] == 2 and store.versions() == [1, 2]
 
 
 def test_wrong_credentials_name_the_cause(
@@ -131,7 +138,7 @@ def test_wrong_credentials_name_the_cause(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
     store = s3_store(aws_env, bucket)
     with pytest.raises(PipelineError, match=r"access refused \(SignatureDoesNotMatch\).*AWS_SECRET_ACCESS_KEY"):
-        deploy(store, fake_export(tmp_path / "e1", b"w1"), BLESSED)
+        deploy(store, fake_export(tmp_path / "e1", b"w1"), FIRST)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "nobody")
     with pytest.raises(PipelineError, match=r"InvalidAccessKeyId.*AWS_ACCESS_KEY_ID"):
         s3_store(aws_env, bucket).versions()
@@ -141,7 +148,7 @@ def test_a_stored_object_that_does_not_match_the_export_stops_the_upload(
     aws_env: S3Server, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = s3_store(aws_env, bucket)
-    deploy(store, fake_export(tmp_path / "e1", b"w1"), BLESSED)
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), blessed_over(store))
     real_put = store._put  # type: ignore[attr-defined]
 
     def corrupting_put(name: str, body: bytes, metadata: dict[str, str] | None = None) -> dict[str, object]:
@@ -151,7 +158,7 @@ def test_a_stored_object_that_does_not_match_the_export_stops_the_upload(
 
     monkeypatch.setattr(store, "_put", corrupting_put)
     with pytest.raises(PipelineError, match="does not match"):
-        deploy(store, fake_export(tmp_path / "e2", b"w2"), BLESSED)
+        deploy(store, fake_export(tmp_path / "e2", b"w2"), blessed_over(store))
     assert store.versions() == [1] and store.production()["version"] == 1
 
 
@@ -167,7 +174,7 @@ def test_store_commands_refuse_unblessed_versions_unless_told_why(
     location = str(tmp_path / "store") if kind == "local" else f"s3://{bucket}/models"
     store = open_store(location, "bikes", endpoint_url=aws_env.endpoint_url)
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env.endpoint_url)  # the CLI takes the endpoint from the environment
-    deploy(store, fake_export(tmp_path / "e1", b"w1"), BLESSED)
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), blessed_over(store))
     unblessed, _ = store.add_version(
         fake_export(tmp_path / "e2", b"w2") / "savedmodel",
         {"blessing.json": json.dumps({"blessed": False, "failed": ["RMSE 95 above the max 90"]}).encode()},
@@ -194,7 +201,7 @@ def test_store_commands_refuse_unblessed_versions_unless_told_why(
 def test_local_store_keeps_the_default_layout(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "store"), "bikes")
     assert isinstance(store, ModelStore)
-    deploy(store, fake_export(tmp_path / "e1", b"w1"), BLESSED)
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), blessed_over(store))
     assert (tmp_path / "store/bikes/1/saved_model.pb").is_file()
     assert "value: 1" in (tmp_path / "store/bikes/model.config").read_text()
     with pytest.raises(PipelineError, match="neither a local folder nor an s3"):
