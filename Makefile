@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test test-all lint browser flow prefect-server stack-up stack-status stack-down clean
+.PHONY: setup run test test-all lint browser flow prefect-server stack-up stack-status stack-down serve clean
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -70,6 +70,12 @@ stack-status: setup
 
 stack-down:
 	python -m infra.stack down --dir $(STACK_DIR)
+
+# TF Serving's REST API on 127.0.0.1:8501 for the current problem's production model (after `make run`);
+# settings in params.yaml `serving:`. Stop with Ctrl-C (the prediction log is flushed).
+
+serve: setup
+	python -m tasks.serving
 
 clean:
 	rm -rf .venv .tools

@@ -17,8 +17,9 @@ from tasks.artifacts import BLESSING, EXPORT_DIR, MODEL_CARD, RECEIPT, SAVEDMODE
 from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
 from tasks.lineage import git_revision
-from tasks.model_store import ModelStore, content_fingerprint
+from tasks.model_store import StoreBase, content_fingerprint
 from tasks.selection import model_name, select
+from tasks.store_location import store_from_params
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def blessing_problems(
 
 
 def holds_this_model(
-    store: ModelStore, current: dict[str, Any] | None, export_dir: Path, card: dict[str, Any] | None
+    store: StoreBase, current: dict[str, Any] | None, export_dir: Path, card: dict[str, Any] | None
 ) -> bool:
     """Whether production already holds the exported model: same SavedModel weights, or the same trained Keras model
     according to the model cards (two exports of one model can differ in their checkpoint bytes)."""
@@ -72,10 +73,7 @@ def holds_this_model(
     if store.fingerprint(version) == content_fingerprint(export_dir / "savedmodel"):
         return True
     ours = ((card or {}).get("lineage") or {}).get("keras_model_sha256")
-    stored = store.version_dir(version) / "assets.extra/model_card.json"
-    theirs = (
-        (json.loads(stored.read_text()).get("lineage") or {}).get("keras_model_sha256") if stored.exists() else None
-    )
+    theirs = ((store.card(version) or {}).get("lineage") or {}).get("keras_model_sha256")
     return bool(ours) and ours == theirs
 
 
@@ -85,7 +83,7 @@ def deployment_facts() -> dict[str, Any]:
 
 
 def deploy(
-    store: ModelStore, export_dir: Path, blessing: dict[str, Any], card: dict[str, Any] | None = None
+    store: StoreBase, export_dir: Path, blessing: dict[str, Any], card: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Deploy `export_dir` into `store` if `blessing` allows it; return the receipt."""
     current = store.production()
@@ -120,7 +118,9 @@ def deploy(
 
 def main() -> None:
     selection = select()
-    store = ModelStore(selection.params.get("deploy.store", str), model_name(selection))
+    params = selection.params
+    # a local folder, or s3://bucket/prefix (tasks/model_store_s3.py)
+    store = store_from_params(params, model_name=model_name(selection))
     for required in (SAVEDMODEL, MODEL_CARD, BLESSING):
         if not required.exists():
             raise PipelineError(f"{required}: not found; run the evaluate and export stages first")
@@ -128,7 +128,7 @@ def main() -> None:
     card = json.loads(MODEL_CARD.read_text())
     receipt = {
         "model": store.model_name,
-        "store": str(store.model_dir.parent),
+        "store": params.get("deploy.store", str),
         **deploy(store, EXPORT_DIR, blessing, card),
     }
     if blessing.get("overridden"):

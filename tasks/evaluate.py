@@ -45,13 +45,13 @@ from tasks.gate import decide_blessing, read_gate_policy
 from tasks.kinds import kind_for
 from tasks.lineage import sha256_path
 from tasks.metrics import lower_is_better, metric_label
-from tasks.model_store import ModelStore
 from tasks.objectives import OBJECTIVES, objective_for
 from tasks.objectives.contract import Scorer
 from tasks.params import Params
 from tasks.reproducible import rounded
 from tasks.selection import model_name, select
 from tasks.slices import metrics_by_slice, parse_slices
+from tasks.store_location import store_from_params
 from tasks.training import as_model_input, model_inputs
 
 REPORT_DIR = EVALUATION_REPORT_DIR
@@ -191,7 +191,7 @@ def metrics_file(record: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     selection = select()
     params, problem = selection.params, selection.problem
-    store = ModelStore(params.get("deploy.store", str), model_name(selection))
+    store = store_from_params(params, model_name=model_name(selection))  # a folder, or s3://bucket/prefix
     spec = read_spec()
     train, test = read_split("train"), read_split("test")
     require(MODEL)

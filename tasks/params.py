@@ -36,11 +36,16 @@ NEUTRAL_KEYS: dict[str, frozenset[str]] = {
     "tune": frozenset({"enabled", "trials", "epochs", "seed", "space"}),
     "evaluate": frozenset({"gate", "permutation_repeats", "seed", "decision_threshold"}),
     "export": frozenset({"tolerance"}),
-    "deploy": frozenset({"store", "model_name"}),
+    "deploy": frozenset({"store", "model_name", "s3"}),
     "monitor": frozenset({"drift_share"}),
     "report": frozenset({"keep"}),
     # Read by the Prefect flows (flows/), not by a stage; `dvc repro` ignores it.
     "orchestrate": frozenset({"retries", "retry_delay_s", "timeout_s", "stages", "pools", "lock_wait_s"}),
+    # Read by the model server (python -m tasks.serving), not by a stage; `dvc repro` ignores it.
+    "serving": frozenset(
+        {"host", "port", "poll_s", "max_body_bytes", "max_batch", "range_tolerance", "out_of_range", "token_env"}
+        | {"log"}
+    ),
 }
 
 
