@@ -5,15 +5,12 @@ import pytest
 
 from tasks.deploy import deploy
 from tasks.model_store import ModelStore
+from tests.tiny_export import write_tiny_export
 
 
 def fake_export(root: Path, weights: bytes) -> Path:
-    """A directory shaped like an export: savedmodel/ (with variables/) and model_card.json."""
-    (root / "savedmodel/variables").mkdir(parents=True)
-    (root / "savedmodel/variables/variables.data-00000-of-00001").write_bytes(weights)
-    (root / "savedmodel/saved_model.pb").write_bytes(b"graph" + weights)
-    (root / "model_card.json").write_text("{}")
-    return root
+    """An export (savedmodel/ and model_card.json) whose weights are set by `weights`."""
+    return write_tiny_export(root, weights)
 
 
 FIRST = {"blessed": True, "champion": None}  # as the gate blesses a first model: no production model to compare
@@ -48,7 +45,7 @@ def test_same_weights_reuse_their_version(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
     deploy(store, fake_export(tmp_path / "e1", b"w1"), FIRST)
     again = fake_export(tmp_path / "e1b", b"w1")
-    (again / "savedmodel/saved_model.pb").write_bytes(b"re-exported graph, new function names")
+    (again / "savedmodel/fingerprint.pb").write_bytes(b"another export's random id")  # other bytes, same weights
     receipt = deploy(store, again, OVER_ONE)
     assert store.versions() == [1]
     assert receipt["production_version"] == 1 and receipt["new_version"] is False

@@ -17,18 +17,14 @@ from tasks.model_store import StoreBase
 from tasks.serving.server import ServerSettings
 from tests.data.conftest import S3Server, aws_env, bucket, s3_server
 from tests.serving.tiny_models import TinyModel, bike_model, fashion_model
+from tests.tiny_export import write_tiny_export
 
 __all__ = ["S3Server", "aws_env", "bucket", "fake_export", "s3_server"]
 
 
 def fake_export(root: Path, weights: bytes, blessed: bool = True) -> Path:
-    """A directory shaped like an export (savedmodel/ with variables/, model_card.json); no TensorFlow needed."""
-    (root / "savedmodel/variables").mkdir(parents=True)
-    (root / "savedmodel/variables/variables.data-00000-of-00001").write_bytes(weights)
-    (root / "savedmodel/variables/variables.index").write_bytes(b"index" + weights)
-    (root / "savedmodel/saved_model.pb").write_bytes(b"graph" + weights)
-    (root / "model_card.json").write_text('{"created_at": "2026-11-27T00:00:00+00:00", "metrics": {"rmse": 50.5}}')
-    return root
+    """An export (a real tiny SavedModel whose weights `weights` sets, model_card.json with a metric)."""
+    return write_tiny_export(root, weights, '{"created_at": "2026-11-27T00:00:00+00:00", "metrics": {"rmse": 50.5}}')
 
 
 @pytest.fixture(scope="session")
