@@ -8,6 +8,7 @@ is complete before it gets its number (copied under a temporary name, then renam
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import Any
 
 from tasks.atomic import write_text
 from tasks.lineage import sha256_path
+from tasks.litter import sweep
 
 POINTER = "production.json"
 FINGERPRINT = "assets.extra/fingerprint.sha256"
@@ -62,7 +64,8 @@ class ModelStore:
         if existing is not None:
             return existing, False
         self.model_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".incoming.", dir=self.model_dir))
+        sweep(self.model_dir, ".incoming.")  # what killed writers left (tasks.litter)
+        staging = Path(tempfile.mkdtemp(prefix=f".incoming.{os.getpid()}.", dir=self.model_dir))
         try:
             shutil.copytree(savedmodel, staging, dirs_exist_ok=True)
             extra = staging / "assets.extra"
