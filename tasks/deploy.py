@@ -16,6 +16,7 @@ from tasks.artifacts import BLESSING, EXPORT_DIR, MODEL_CARD, RECEIPT, SAVEDMODE
 from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
 from tasks.model_store import ModelStore, content_fingerprint
+from tasks.production_pointer import checked_production
 from tasks.selection import model_name, select
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def deploy(
     store: ModelStore, export_dir: Path, blessing: dict[str, Any], card: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Deploy `export_dir` into `store` if `blessing` allows it; return the receipt."""
-    current = store.production()
+    current = checked_production(store)
     in_production = holds_this_model(store, current, export_dir, card)
     problems = blessing_problems(blessing, current, card or {}, in_production)
     if problems:
