@@ -32,7 +32,7 @@ def _repair(store: Any) -> str:
     listed = f"stored versions: {versions}" if versions else "the store holds no version"
     return (
         f"{listed}; repair it with `{PROMOTE_COMMAND}` (`{LIST_COMMAND}` shows each version's metrics and "
-        f"blessing), or delete the file to start again with nothing in production"
+        f"blessing; deleting the file instead would let the next candidate in without a champion to beat)"
     )
 
 
