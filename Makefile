@@ -30,6 +30,7 @@ $(UV):
 setup: .venv/.synced-$(EXTRA)
 
 run: setup
+	python -m tasks.preflight  # a broken production pointer stops here, before the DAG runs
 	dvc repro
 
 lint: setup

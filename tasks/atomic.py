@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tasks.litter import sweep
+
 
 @contextlib.contextmanager
 def atomic_dir(target: str | Path) -> Iterator[Path]:
@@ -18,7 +20,8 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    sweep_leftovers(target)
+    tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(target), suffix=".tmp", dir=target.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; outputs get the usual permissions
     try:
         yield tmp
@@ -33,7 +36,8 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
     """Yield a temporary file path beside `target`; on success it is renamed over `target`."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    sweep_leftovers(target)
+    fd, name = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600
@@ -43,6 +47,22 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, target)
+
+
+def _temporary_prefix(target: Path) -> str:
+    # The writer's pid in the name lets a later run tell a killed writer's leftovers from a live one's.
+    return f".{target.name}.{os.getpid()}."
+
+
+def sweep_leftovers(target: str | Path) -> None:
+    """Remove what killed writers of `target` left beside it: their temporaries, and a `.old` copy that a
+    directory swap left while `target` itself is complete (the swap's second rename is done: the copy is no
+    longer needed by anyone)."""
+    target = Path(target)
+    sweep(target.parent, f".{target.name}.", ".tmp")
+    old = target.with_name(f".{target.name}.old")
+    if old.is_dir() and target.is_dir():
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _umask() -> int:

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from tasks.model_store import ModelStore
+from tasks.production_pointer import checked_production
 
 
 def champion_identity(store: ModelStore) -> dict[str, Any] | None:
     """{version, fingerprint, path} of the production model, or None when nothing is in production."""
-    pointer = store.production()
+    pointer = checked_production(store)  # a corrupt or dangling pointer stops the run, naming the repair
     if pointer is None:
         return None
     version = int(pointer["version"])

@@ -18,6 +18,7 @@ from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
 from tasks.lineage import git_revision
 from tasks.model_store import StoreBase, content_fingerprint
+from tasks.production_pointer import checked_production
 from tasks.selection import model_name, select
 from tasks.store_location import store_from_params
 
@@ -86,7 +87,7 @@ def deploy(
     store: StoreBase, export_dir: Path, blessing: dict[str, Any], card: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Deploy `export_dir` into `store` if `blessing` allows it; return the receipt."""
-    current = store.production()
+    current = checked_production(store)
     in_production = holds_this_model(store, current, export_dir, card)
     problems = blessing_problems(blessing, current, card or {}, in_production)
     if problems:

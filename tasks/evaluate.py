@@ -200,6 +200,7 @@ def main() -> None:
     read_gate_policy(params, objective.task)
     parse_slices(params.raw("evaluate.slices", None), list(test.columns), params.source)
     score = scorer_from_params(params, spec)
+    champion_id = champion_identity(store)  # a broken production pointer stops here, before any output is touched
 
     import keras
 
@@ -209,7 +210,7 @@ def main() -> None:
         inputs = as_model_input(model_inputs(frame, spec))
         return objective.predictions(model.predict(inputs, verbose=0, batch_size=2048))
 
-    champion = score_champion(champion_identity(store), test, spec, objective.actual(test, spec), score)
+    champion = score_champion(champion_id, test, spec, objective.actual(test, spec), score)
     record, predictions = evaluate(problem, params, spec, train, test, predict, champion)
     # which model this blessing is for: deploy checks it against the exported model's card
     record["blessing"]["candidate"] = {"keras_model_sha256": sha256_path(MODEL)}

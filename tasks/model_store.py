@@ -14,6 +14,7 @@ candidate scored beside production on live traffic. `model.config` mirrors both 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from typing import Any
 
 from tasks.atomic import write_text
 from tasks.errors import PipelineError
+from tasks.litter import sweep
 from tasks.model_identity import savedmodel_fingerprint
 
 POINTER = "production.json"
@@ -274,7 +276,8 @@ class ModelStore(StoreBase):
         if existing is not None:
             return existing, False
         self.model_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".incoming.", dir=self.model_dir))
+        sweep(self.model_dir, ".incoming.")  # what killed writers left (tasks.litter)
+        staging = Path(tempfile.mkdtemp(prefix=f".incoming.{os.getpid()}.", dir=self.model_dir))
         try:
             shutil.copytree(savedmodel, staging, dirs_exist_ok=True)
             extra = staging / "assets.extra"

@@ -9,8 +9,9 @@ a fresh run and can never resume a stale one. The folder is removed when its run
 Why not Keras' BackupAndRestore: it overwrites its files in place (a kill while writing leaves a broken
 checkpoint), and it restores neither EarlyStopping's patience counter and best weights nor the history. Here
 each epoch writes `epoch-<n>.keras` (the whole model: weights and optimizer state), `best-<n>.npz` (EarlyStopping's
-best weights so far) and then, last and atomically, `state.json` naming them; files of older epochs are removed
-only after that. A kill at any moment leaves the previous complete epoch to resume from.
+best weights so far), `rng-<n>.npz` (the model's random generator states, see tasks.random_state) and then, last
+and atomically, `state.json` naming them; files of older epochs are removed only after that. A kill at any moment
+leaves the previous complete epoch to resume from.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tasks.atomic import write_text
+from tasks.random_state import save_seed_states, seed_states
 
 STATE_FILE = "state.json"
 
@@ -42,6 +44,7 @@ class TrainState:
     epoch: int = 0
     model_file: str = ""
     best_file: str = ""
+    rng_file: str = ""
     best: float | None = None
     best_epoch: int = 0
     wait: int = 0
@@ -60,6 +63,8 @@ def load_state(state_dir: Path) -> TrainState | None:
     state = TrainState(**json.loads(path.read_text()))
     if not (state_dir / state.model_file).is_file():
         return None
+    if state.rng_file and not (state_dir / state.rng_file).is_file():
+        return None
     return state
 
 
@@ -71,9 +76,12 @@ def save_epoch(state_dir: Path, state: TrainState, model: Any, best_weights: lis
     if best_weights is not None:
         _write_atomically(state_dir / best_file, lambda tmp: _save_weights(tmp, best_weights))
         state.best_file = best_file
-    state.model_file = model_file
+    rng_file = f"rng-{state.epoch}.npz"
+    states = seed_states(model)
+    _write_atomically(state_dir / rng_file, lambda tmp: save_seed_states(tmp, states))
+    state.model_file, state.rng_file = model_file, rng_file
     write_text(state_dir / STATE_FILE, state.to_json())
-    keep = {STATE_FILE, state.model_file, state.best_file, "history.csv", "tensorboard"}
+    keep = {STATE_FILE, state.model_file, state.best_file, state.rng_file, "history.csv", "tensorboard"}
     for stale in state_dir.iterdir():
         if stale.name not in keep and stale.suffix in (".keras", ".npz"):
             stale.unlink(missing_ok=True)

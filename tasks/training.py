@@ -24,6 +24,7 @@ from tasks.kinds import KINDS
 from tasks.objectives import objective_for
 from tasks.params import Params
 from tasks.progress import epoch_progress
+from tasks.random_state import load_seed_states, restore_seed_states
 from tasks.reproducible import normalize_keras_archive
 from tasks.train_state import TrainState, load_best_weights, load_state, save_epoch
 
@@ -46,7 +47,9 @@ def model_targets(frame: pd.DataFrame, spec: dict[str, Any]) -> np.ndarray:
 
 
 def make_dataset(frame: pd.DataFrame, spec: dict[str, Any], batch_size: int, shuffle_seed: int | None) -> Any:
-    """A tf.data pipeline of (raw features, target): cached, shuffled (training only, seeded), batched, prefetched."""
+    """A tf.data pipeline of (raw features, target): cached, shuffled (seeded, reshuffled each pass), batched,
+    prefetched. For evaluation and one-off fits; `fit` in `train_model` uses `epoch_datasets`, whose order does not
+    depend on how many passes came before."""
     import tensorflow as tf
 
     inputs = as_model_input(model_inputs(frame, spec))
@@ -54,6 +57,26 @@ def make_dataset(frame: pd.DataFrame, spec: dict[str, Any], batch_size: int, shu
     if shuffle_seed is not None:
         dataset = dataset.shuffle(len(frame), seed=shuffle_seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def epoch_datasets(
+    frame: pd.DataFrame, spec: dict[str, Any], batch_size: int, seed: int, first_epoch: int, epochs: int
+) -> tuple[Any, int]:
+    """(dataset, steps per epoch): the batches of epochs `first_epoch`..`epochs - 1` back to back, each epoch's
+    rows shuffled with a seed made of `seed` and the epoch number alone. A run resumed at epoch k therefore sees
+    exactly the batches the unbroken run saw from epoch k on (tf.data's reshuffle_each_iteration would restart its
+    sequence of orders at the first one). `fit` takes it with `steps_per_epoch`, keeping one iterator throughout."""
+    import tensorflow as tf
+
+    inputs = as_model_input(model_inputs(frame, spec))
+    rows = tf.data.Dataset.from_tensor_slices((inputs, model_targets(frame, spec))).cache()
+
+    def one_epoch(epoch: Any) -> Any:
+        epoch_seed = tf.constant(seed, tf.int64) * 1_000_003 + epoch
+        return rows.shuffle(len(frame), seed=epoch_seed, reshuffle_each_iteration=False).batch(batch_size)
+
+    dataset = tf.data.Dataset.range(first_epoch, max(first_epoch, epochs)).flat_map(one_epoch)
+    return dataset.prefetch(tf.data.AUTOTUNE), -(-len(frame) // batch_size)
 
 
 def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
@@ -100,6 +123,17 @@ def _callbacks(
     return callbacks
 
 
+def _restore_random_state(model: Any, state_dir: Path, state: TrainState) -> None:
+    """The model's random generators as they were at the checkpoint (dropout, augmentation), so the resumed
+    epochs draw what the unbroken run drew."""
+    if not state.rng_file:
+        log.warning("%s: the checkpoint holds no random state (older format); the resumed run may differ", state_dir)
+        return
+    uncovered = restore_seed_states(model, load_seed_states(state_dir / state.rng_file))
+    if uncovered:
+        raise PipelineError(f"{state_dir / state.rng_file}: no saved state for the random generators {uncovered}")
+
+
 def _restore_history_csv(state_dir: Path, state: TrainState) -> None:
     """history.csv exactly as the checkpointed epochs: a kill between CSVLogger's row and the checkpoint would
     otherwise leave a row for an epoch that is run again."""
@@ -144,6 +178,7 @@ def train_model(
     with strategy.scope():
         if state is not None:
             model = keras.models.load_model(state_dir / state.model_file)
+            _restore_random_state(model, state_dir, state)
             state.resumed_from.append(state.epoch)
             _restore_history_csv(state_dir, state)
             log.info("resuming from the checkpoint of epoch %d in %s", state.epoch, state_dir)
@@ -157,9 +192,11 @@ def train_model(
     epochs = initial_epoch if stopped_early_already else int(hp["epochs"])
 
     batch_size = int(hp["batch_size"])
+    batches, steps_per_epoch = epoch_datasets(train, spec, batch_size, int(hp["seed"]), initial_epoch, epochs)
     started = time.perf_counter()
     model.fit(
-        make_dataset(train, spec, batch_size, shuffle_seed=int(hp["seed"])),
+        batches,
+        steps_per_epoch=steps_per_epoch,
         validation_data=make_dataset(val, spec, batch_size, shuffle_seed=None),
         epochs=epochs,
         initial_epoch=initial_epoch,

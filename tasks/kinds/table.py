@@ -26,7 +26,7 @@ class TableKind:
     name = "table"
     param_keys: Mapping[str, frozenset[str]] = {
         "collect": frozenset({"sha256", "as_of", "incremental", "max_line_bytes", "test_source"}),
-        "validate": frozenset({"sample_bad_values", "chunk_rows", "max_gap", "now", "data_docs"}),
+        "validate": frozenset({"sample_bad_values", "chunk_rows", "max_gap", "gap_severity", "now", "data_docs"}),
         "featurize": frozenset({"split", "test_fraction"}),
         "train": frozenset({"hidden_units"}),
         "evaluate": frozenset({"slices"}),

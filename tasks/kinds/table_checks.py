@@ -7,7 +7,8 @@ tasks.infer_schema`, then review and commit):
   distribution bounds against the reference;
 - `features.json` checks the exact columns that go on to featurize (time, features, target), so a leakage column
   can never reach the model.
-Beyond the suites (`tasks/data_checks.py`): no future timestamps, gaps longer than `validate.max_gap`, duplicate
+Beyond the suites (`tasks/data_checks.py`): no future timestamps, gaps longer than `validate.max_gap` (critical unless
+`validate.gap_severity: warning`: a missing week or month is a broken feed, not a season), duplicate
 rows, and target leakage through undeclared columns.
 
 Each expectation has a severity: `critical` fails the run, `warning`/`info` is reported and the run continues.
@@ -57,6 +58,7 @@ class ValidateSettings:
     sample_size: int = 5
     chunk_rows: int = 500_000
     max_gap: pd.Timedelta | None = None
+    gap_severity: str = "critical"  # a gap longer than max_gap (a missing week or month) fails validation
     now: pd.Timestamp | None = None  # None: the time of the run
     data_docs: bool = True
 
@@ -74,7 +76,13 @@ class ValidateSettings:
             now_ts = pd.Timestamp(now) if now else None
         except ValueError:
             raise PipelineError(f"params.yaml: 'validate.now' must be a date or datetime, got {now!r}") from None
+        gap_severity = params.get("validate.gap_severity", str, "critical")
+        if gap_severity not in ("critical", "warning"):
+            raise PipelineError(
+                f"params.yaml: 'validate.gap_severity' must be 'critical' or 'warning', got {gap_severity!r}"
+            )
         return cls(
+            gap_severity=gap_severity,
             sample_size=params.get("validate.sample_bad_values", int, 5, minimum=1),
             chunk_rows=params.get("validate.chunk_rows", int, 500_000, minimum=1),
             max_gap=max_gap,
@@ -127,6 +135,7 @@ def validate_stream(
             declared_leakage=problem.leakage_columns,
             now=settings.now if settings.now is not None else pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)),
             max_gap=settings.max_gap,
+            gap_severity=settings.gap_severity,
             sample_size=settings.sample_size,
         )
     )

@@ -29,6 +29,7 @@ from pipelines.problem import TabularProblem
 from tasks.artifacts import RAW_DIR
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError
+from tasks.kinds.table_times import DEFAULT_MAX_UNTIMED_SHARE, check_untimed_share, derive_times
 from tasks.params import Params
 from tasks.sources import MAX_LINE_BYTES, HttpSettings, SourceFile, fetch, parse_table, resolve_source
 
@@ -48,6 +49,7 @@ class CollectSettings:
     region: str | None = None
     http: HttpSettings = field(default_factory=HttpSettings)
     max_line_bytes: int = MAX_LINE_BYTES
+    max_untimed_share: float = DEFAULT_MAX_UNTIMED_SHARE
 
     @classmethod
     def from_params(cls, params: Params) -> CollectSettings:
@@ -65,6 +67,9 @@ class CollectSettings:
                 backoff_s=params.get("collect.http.backoff_s", float, 1.0, minimum=0.0),
             ),
             max_line_bytes=params.get("collect.max_line_bytes", int, MAX_LINE_BYTES, minimum=1024),
+            max_untimed_share=params.get(
+                "collect.max_untimed_share", float, DEFAULT_MAX_UNTIMED_SHARE, minimum=0.0, maximum=1.0
+            ),
         )
 
 
@@ -117,10 +122,7 @@ def select_before(
     if problem.timestamp is None or problem.derive_timestamp is None:
         return frame.reset_index(drop=True)
     frame = frame.copy()
-    try:
-        frame[problem.timestamp] = problem.derive_timestamp(frame)
-    except KeyError as err:
-        raise PipelineError(f"{source}: missing column {err} needed to derive '{problem.timestamp}'") from None
+    frame[problem.timestamp] = derive_times(frame, problem, source)  # a value that breaks it is named, with its row
     if as_of is None:
         return frame.reset_index(drop=True)
     keep = frame[problem.timestamp].isna() | (frame[problem.timestamp] < as_of)
@@ -152,6 +154,7 @@ def build_manifest(
         "as_of": iso(as_of),
         "rows_read": rows_in,
         "rows_collected": rows_out,
+        "rows_held_back": rows_in - rows_out,  # at or after as_of: left for later runs (monitor reads them)
     }
 
 
@@ -200,6 +203,8 @@ def collect_s3(
         return None
     files = [fetch_object(client, o) for o in new]
     frames = [conform_columns(f, problem, s.uri) for f, s in zip(parse_files(files, settings), files, strict=True)]
+    for frame, source_file in zip(frames, files, strict=True):
+        check_untimed_share(frame, problem, source_file.uri, settings.max_untimed_share)
     selected = [select_before(f, problem, settings.as_of, s.uri) for f, s in zip(frames, files, strict=True)]
     base = [previous] if reuse and previous is not None else []
     combined = in_time_order(pd.concat([*base, *selected], ignore_index=True), problem)
@@ -220,6 +225,8 @@ def collect_files(settings: CollectSettings, problem: TabularProblem) -> tuple[p
         tests = [conform_columns(parse_table(f, settings.max_line_bytes), problem, f.uri) for f in test_files]
         parts = [p.assign(**{GIVEN_TEST: False}) for p in parts] + [t.assign(**{GIVEN_TEST: True}) for t in tests]
         files += test_files
+    for part, source_file in zip(parts, files, strict=True):
+        check_untimed_share(part, problem, source_file.uri, settings.max_untimed_share)
     frame = pd.concat(parts, ignore_index=True)
     if settings.sha256 and [f.sha256 for f in files] != [settings.sha256]:
         got = ", ".join(f.sha256 for f in files)
@@ -259,12 +266,16 @@ def collect(settings: CollectSettings, problem: TabularProblem, out_dir: Path = 
     except _Unchanged:
         log.info("%s: nothing new; %s left as it was", settings.source, out_dir)
         return False
+    untimed = int(frame[problem.timestamp].isna().sum()) if problem.timestamp in frame else 0
+    new_manifest_note = f"; {untimed} without a time, kept for validation to report" if untimed else ""
     log.info(
-        "collected %d of %d rows%s from %s",
+        "collected %d of %d rows%s from %s (%d held back, at or after as_of%s)",
         new_manifest["rows_collected"],
         new_manifest["rows_read"],
         f" before {settings.as_of}" if settings.as_of is not None else "",
         settings.source,
+        new_manifest["rows_read"] - new_manifest["rows_collected"],
+        new_manifest_note,
     )
     return True
 
