@@ -16,6 +16,7 @@ import pytest
 
 from tasks.atomic import atomic_dir, write_text
 from tasks.model_store import ModelStore
+from tests.tiny_export import write_tiny_export
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -84,9 +85,7 @@ def test_a_live_writers_temporary_is_left_alone(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(120)
 def test_a_store_version_killed_while_copied_leaves_no_trace_after_the_next_one(tmp_path: Path) -> None:
-    savedmodel = tmp_path / "savedmodel"
-    (savedmodel / "variables").mkdir(parents=True)
-    (savedmodel / "variables/variables.data").write_bytes(b"weights one")
+    savedmodel = write_tiny_export(tmp_path / "first", b"weights one") / "savedmodel"
     killed_inside(
         f"""
         from tasks import model_store
@@ -103,8 +102,8 @@ def test_a_store_version_killed_while_copied_leaves_no_trace_after_the_next_one(
     assert [p.name.startswith(".incoming.") for p in store.model_dir.iterdir()] == [True]
     assert store.versions() == []
 
-    (savedmodel / "variables/variables.data").write_bytes(b"weights two")
-    assert store.add_version(savedmodel, {}) == (1, True)
+    second = write_tiny_export(tmp_path / "second", b"weights two") / "savedmodel"
+    assert store.add_version(second, {}) == (1, True)
     assert sorted(p.name for p in store.model_dir.iterdir()) == ["1"]
 
 

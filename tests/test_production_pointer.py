@@ -16,6 +16,7 @@ from tasks.champion import champion_identity
 from tasks.deploy import deploy
 from tasks.errors import PipelineError
 from tasks.model_store import ModelStore
+from tests.tiny_export import write_tiny_export
 from tests.workspace_params import copy_params, set_params
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,10 +29,7 @@ BROKEN = {
 
 
 def store_with_one_version(root: Path) -> ModelStore:
-    savedmodel = root / "savedmodel"
-    (savedmodel / "variables").mkdir(parents=True)
-    (savedmodel / "variables/variables.data").write_bytes(b"weights")
-    (savedmodel / "saved_model.pb").write_bytes(b"graph")
+    savedmodel = write_tiny_export(root / "export", b"weights") / "savedmodel"
     store = ModelStore(root / "store", "bike_demand")
     version, _ = store.add_version(savedmodel, {})
     store.promote(version, "first")
