@@ -13,6 +13,7 @@ from tasks.errors import PipelineError
 from tasks.gate import GatePolicy, decide_blessing, read_gate_policy
 from tasks.model_store import ModelStore
 from tasks.params import Params
+from tests.tiny_export import write_tiny_export
 
 POLICY = GatePolicy(
     primary_metric="rmse",
@@ -125,19 +126,13 @@ def test_bad_gate_params_name_the_key(tmp_path: Path, gate: dict[str, Any], mess
 
 @pytest.fixture
 def export_dir(tmp_path: Path) -> Path:
-    """A stand-in export: deploy only copies the SavedModel folder, it never loads it."""
-    export = tmp_path / "export"
-    (export / "savedmodel").mkdir(parents=True)
-    (export / "savedmodel" / "saved_model.pb").write_bytes(b"candidate")
-    (export / "model_card.json").write_text("{}")
-    return export
+    """A tiny real export (the store fingerprints a SavedModel's weights by loading it)."""
+    return write_tiny_export(tmp_path / "export", b"candidate weights")
 
 
 def test_deploy_refuses_an_unblessed_candidate_and_production_is_unchanged(tmp_path: Path, export_dir: Path) -> None:
     store = ModelStore(tmp_path / "store", "m")
-    first = tmp_path / "first"
-    first.mkdir()
-    (first / "saved_model.pb").write_bytes(b"champion")
+    first = write_tiny_export(tmp_path / "first", b"champion weights") / "savedmodel"
     store.promote(store.add_version(first, {})[0], "first")
     before = (store.model_dir / "production.json").read_bytes()
 
@@ -162,12 +157,8 @@ def test_deploy_refuses_a_blessing_measured_against_a_replaced_champion() -> Non
 
 def test_deploy_rerun_after_promoting_the_candidate_is_not_a_stale_blessing(tmp_path: Path, export_dir: Path) -> None:
     store = ModelStore(tmp_path / "store", "m")
-    first = tmp_path / "first"
-    (first / "variables").mkdir(parents=True)
-    (first / "variables/variables.data").write_bytes(b"champion weights")
+    first = write_tiny_export(tmp_path / "first", b"champion weights") / "savedmodel"
     store.promote(store.add_version(first, {})[0], "first")
-    (export_dir / "savedmodel/variables").mkdir()
-    (export_dir / "savedmodel/variables/variables.data").write_bytes(b"candidate weights")
     blessing = decide_blessing(CANDIDATE, BASELINES, {**champion(), "version": 1}, POLICY)
 
     promoted = deploy(store, export_dir, blessing)
@@ -185,16 +176,15 @@ def test_a_re_export_of_the_production_model_is_recognised_by_its_model_card(tmp
     (export_dir / "model_card.json").write_text(json.dumps(card))
     blessing = decide_blessing(CANDIDATE, BASELINES, None, POLICY)
     assert deploy(store, export_dir, blessing, card)["production_version"] == 1
-    (export_dir / "savedmodel/saved_model.pb").write_bytes(b"re-exported")
-    (export_dir / "savedmodel/variables").mkdir()
-    (export_dir / "savedmodel/variables/variables.data").write_bytes(b"same weights, other bytes")
+    (export_dir / "savedmodel/fingerprint.pb").unlink()  # a re-export: other file bytes, the same weights
 
     again = deploy(store, export_dir, blessing, card)  # blessed against "no champion"; production is now 1
 
     assert again["deployed"] and again["production_version"] == 1 and not again["new_version"]
     assert "already in production" in again["reasons"][0]  # not refused as stale, not stored twice
     assert store.versions() == [1]
-    other = deploy(store, export_dir, blessing, {"lineage": {"keras_model_sha256": "k2"}})
+    other_export = write_tiny_export(tmp_path / "other", b"other weights")
+    other = deploy(store, other_export, blessing, {"lineage": {"keras_model_sha256": "k2"}})
     assert not other["deployed"] and other["reasons"][0].startswith("stale blessing")
     assert store.production()["version"] == 1
 

@@ -45,7 +45,7 @@ def test_same_weights_reuse_their_version(tmp_path: Path) -> None:
     store = ModelStore(tmp_path / "store", "bikes")
     deploy(store, fake_export(tmp_path / "e1", b"w1"), FIRST)
     again = fake_export(tmp_path / "e1b", b"w1")
-    (again / "savedmodel/fingerprint.pb").write_bytes(b"another export's random id")  # other bytes, same weights
+    (again / "savedmodel/fingerprint.pb").unlink()  # a re-export: other file bytes, the same weights
     receipt = deploy(store, again, OVER_ONE)
     assert store.versions() == [1]
     assert receipt["production_version"] == 1 and receipt["new_version"] is False
