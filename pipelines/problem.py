@@ -1,6 +1,7 @@
-"""What a problem definition provides to the shared stages: a table (`TabularProblem`) or images (`ImageProblem`).
+"""What a problem definition provides to the shared stages: a table (`TabularProblem`), images (`ImageProblem`)
+or short texts (`TextProblem`).
 
-`kind` names the kind of data (tasks/kinds/: "table", "image"); the stages ask the kind for its hooks and never
+`kind` names the kind of data (tasks/kinds/: "table", "image", "text"); the stages ask the kind for its hooks and never
 branch on it. `task` is the objective's family (regression or classification; the number of classes makes a
 classification binary or multi-class).
 """
@@ -106,3 +107,38 @@ class ImageProblem:
     @property
     def pixels(self) -> int:
         return self.image_shape[0] * self.image_shape[1]
+
+
+@dataclass(frozen=True)
+class TextProblem:
+    """A classification problem on short texts (one text column, one label column).
+
+    `classes` maps the source's label values to class names, the positive class of a binary problem last (its
+    probability is what the decision threshold applies to); rows whose label is in `drop_labels` are not examples
+    (collect drops them and counts them in the manifest). `build_model(spec, hp)` returns a compiled Keras model
+    that takes raw strings (`text`, one per row; the vectorisation is a layer inside it, its vocabulary fitted on
+    the training split by featurize) and outputs class probabilities in float32.
+    """
+
+    kind: ClassVar[str] = "text"
+
+    name: str
+    text_column: str
+    label_column: str
+    classes: tuple[tuple[Any, str], ...]
+    build_model: Callable[[dict[str, Any], dict[str, Any]], Any]
+    drop_labels: tuple[Any, ...] = ()
+    task: str = "classification"
+    target: str = "label"
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.classes) < 2:
+            raise PipelineError(f"problem '{self.name}': a classification problem needs at least two classes")
+        if {value for value, _ in self.classes} & set(self.drop_labels):
+            raise PipelineError(f"problem '{self.name}': a dropped label cannot also be a class")
+
+    @property
+    def class_names(self) -> list[str]:
+        return [name for _, name in self.classes]

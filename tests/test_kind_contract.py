@@ -45,7 +45,17 @@ def image_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
     return problem, fit_image_spec(splits["train"], problem), splits["train"].iloc[:50]
 
 
-SAMPLES = {"table": table_sample, "image": image_sample}
+def text_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
+    from tasks.kinds.text import fit_text_spec, read_text_source, stratified_split, with_lengths
+
+    problem = load_problem("movie_reviews")
+    rows, _ = read_text_source(str(REPO / "data/sources/rotten-tomatoes-reviews.csv.bz2"), problem)
+    rows = with_lengths(rows.iloc[:400].assign(label=(rows["label"].iloc[:400] == "fresh").astype("int64")))
+    train = stratified_split(rows, 0.1, 0.1, 0)["train"]
+    return problem, fit_text_spec(train, problem, max_tokens=500, ngrams=2), train.iloc[:50]
+
+
+SAMPLES = {"table": table_sample, "image": image_sample, "text": text_sample}
 
 
 def test_every_registered_kind_has_a_sample_here() -> None:

@@ -13,8 +13,9 @@ from tasks.errors import PipelineError
 from tasks.kinds.contract import DataKind
 from tasks.kinds.image import IMAGE
 from tasks.kinds.table import TABLE
+from tasks.kinds.text import TEXT
 
-KINDS: dict[str, DataKind] = {TABLE.name: TABLE, IMAGE.name: IMAGE}
+KINDS: dict[str, DataKind] = {TABLE.name: TABLE, IMAGE.name: IMAGE, TEXT.name: TEXT}
 
 
 def kind_for(problem: Any) -> DataKind:
