@@ -24,9 +24,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.errors import PipelineError
-from tasks.source_file import COMPRESSIONS, DATA_SUFFIXES, FORMATS, SourceFile
-
-__all__ = ["COMPRESSIONS", "DATA_SUFFIXES", "FORMATS", "SourceFile"]
+from tasks.source_file import FORMATS, SourceFile
 
 MAX_LINE_BYTES = 1 << 20  # a text line longer than 1 MiB is a broken file, not a record
 log = logging.getLogger(__name__)
