@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from pipelines.problem import ImageProblem, TabularProblem, TextProblem
+from pipelines.problem import ImageProblem, SeriesProblem, TabularProblem, TextProblem
 from tasks.errors import PipelineError
 
 PROBLEMS: dict[str, str] = {
@@ -16,10 +16,11 @@ PROBLEMS: dict[str, str] = {
     "fashion_mnist": "pipelines.fashion_mnist",
     "breast_cancer": "pipelines.breast_cancer",
     "movie_reviews": "pipelines.movie_reviews",
+    "weather_forecast": "pipelines.weather_forecast",
 }
 
 
-def load_problem(name: str) -> TabularProblem | ImageProblem | TextProblem:
+def load_problem(name: str) -> TabularProblem | ImageProblem | TextProblem | SeriesProblem:
     """Return the definition registered under `name`, or a PipelineError listing the known ones."""
     if name not in PROBLEMS:
         raise PipelineError(f"params.yaml: 'problem' is {name!r}; expected one of {sorted(PROBLEMS)}")
