@@ -266,7 +266,10 @@ def adapt_vectorizer(texts: pd.Series, max_tokens: int, ngrams: int) -> tuple[li
     vocabulary = [str(t) for t in layer.get_vocabulary()]
     # Keras 3 has no public getter of adapted IDF weights (get_config() holds only weights passed in)
     idf = layer._lookup_layer.idf_weights_const.numpy().tolist()
-    return vocabulary, [float(v) for v in idf]
+    # An empty token (a text of punctuation only) would be read back as the mask token when the model is loaded:
+    # leave it out (it is out of vocabulary then, in training and serving alike).
+    kept = [i for i, token in enumerate(vocabulary) if token != ""]
+    return [vocabulary[i] for i in kept], [float(idf[i]) for i in kept]
 
 
 def salient_words(train: pd.DataFrame, n_classes: int, top: int = 10, min_count: int = 20) -> list[str]:
