@@ -266,9 +266,10 @@ def adapt_vectorizer(texts: pd.Series, max_tokens: int, ngrams: int) -> tuple[li
     vocabulary = [str(t) for t in layer.get_vocabulary()]
     # Keras 3 has no public getter of adapted IDF weights (get_config() holds only weights passed in)
     idf = layer._lookup_layer.idf_weights_const.numpy().tolist()
-    # An empty token (a text of punctuation only) would be read back as the mask token when the model is loaded:
-    # leave it out (it is out of vocabulary then, in training and serving alike).
-    kept = [i for i, token in enumerate(vocabulary) if token != ""]
+    # Keras saves the vocabulary one token per line: an empty token (a punctuation-only text) or one holding a line
+    # boundary (the source has U+0085, a cp1252 ellipsis decoded as Latin-1) would be read back wrong, as the mask
+    # token, and the saved model would not load. Leave them out: they are out of vocabulary, in training and serving.
+    kept = [i for i, token in enumerate(vocabulary) if token.splitlines() == [token]]
     return [vocabulary[i] for i in kept], [float(idf[i]) for i in kept]
 
 
