@@ -1,6 +1,6 @@
 """Text through the same DAG: `dvc exp run -S problem=movie_reviews` in a temporary copy of the repository, on a
-2,000-review sample of the bundled source and at most 10 epochs (CI-sized; the full run's figures are in the README). The
-gate's floor is relaxed for the sample, the baselines are still scored and reported."""
+2,000-review sample of the bundled source and at most 10 epochs (CI-sized; the full run's figures are in the issue
+note). The gate's floor is relaxed for the sample, the baselines are still scored and reported."""
 
 from __future__ import annotations
 
