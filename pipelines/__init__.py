@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import importlib
 
-from pipelines.problem import ImageProblem, TabularProblem
+from pipelines.problem import ImageProblem, SeriesProblem, TabularProblem, TextProblem
 from tasks.errors import PipelineError
 
 PROBLEMS: dict[str, str] = {
     "bike_demand": "pipelines.bike_demand",
     "fashion_mnist": "pipelines.fashion_mnist",
     "breast_cancer": "pipelines.breast_cancer",
+    "movie_reviews": "pipelines.movie_reviews",
+    "weather_forecast": "pipelines.weather_forecast",
 }
 
 
-def load_problem(name: str) -> TabularProblem | ImageProblem:
+def load_problem(name: str) -> TabularProblem | ImageProblem | TextProblem | SeriesProblem:
     """Return the definition registered under `name`, or a PipelineError listing the known ones."""
     if name not in PROBLEMS:
         raise PipelineError(f"params.yaml: 'problem' is {name!r}; expected one of {sorted(PROBLEMS)}")

@@ -1,8 +1,9 @@
-"""What a problem definition provides to the shared stages: a table (`TabularProblem`) or images (`ImageProblem`).
+"""What a problem definition provides to the shared stages: a table (`TabularProblem`), images (`ImageProblem`),
+short texts (`TextProblem`) or hourly series of several stations (`SeriesProblem`).
 
-`kind` names the kind of data (tasks/kinds/: "table", "image"); the stages ask the kind for its hooks and never
-branch on it. `task` is the objective's family (regression or classification; the number of classes makes a
-classification binary or multi-class).
+`kind` names the kind of data (tasks/kinds/: "table", "image", "text", "series"); the stages ask the kind for its
+hooks and never branch on it. `task` is the objective's family (regression or classification; the number of classes
+makes a classification binary or multi-class).
 """
 
 from __future__ import annotations
@@ -106,3 +107,80 @@ class ImageProblem:
     @property
     def pixels(self) -> int:
         return self.image_shape[0] * self.image_shape[1]
+
+
+@dataclass(frozen=True)
+class TextProblem:
+    """A classification problem on short texts (one text column, one label column).
+
+    `classes` maps the source's label values to class names, the positive class of a binary problem last (its
+    probability is what the decision threshold applies to); rows whose label is in `drop_labels` are not examples
+    (collect drops them and counts them in the manifest). `build_model(spec, hp)` returns a compiled Keras model
+    that takes raw strings (`text`, one per row; the vectorisation is a layer inside it, its vocabulary fitted on
+    the training split by featurize) and outputs class probabilities in float32.
+    """
+
+    kind: ClassVar[str] = "text"
+
+    name: str
+    text_column: str
+    label_column: str
+    classes: tuple[tuple[Any, str], ...]
+    build_model: Callable[[dict[str, Any], dict[str, Any]], Any]
+    drop_labels: tuple[Any, ...] = ()
+    task: str = "classification"
+    target: str = "label"
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.classes) < 2:
+            raise PipelineError(f"problem '{self.name}': a classification problem needs at least two classes")
+        if {value for value, _ in self.classes} & set(self.drop_labels):
+            raise PipelineError(f"problem '{self.name}': a dropped label cannot also be a class")
+
+    @property
+    def class_names(self) -> list[str]:
+        return [name for _, name in self.classes]
+
+
+@dataclass(frozen=True)
+class SeriesProblem:
+    """Forecast one variable at one station `horizon_hours` ahead from the previous `lookback_hours` of hourly
+    readings of every station (a regression on a raw window of hours x features).
+
+    The source is a long table: one row per (station, hour), `time_column` in UTC, `station_column` naming the
+    station, the `features` as columns. `valid_ranges` bounds each feature (a reading outside is a sensor error:
+    validation counts it and featurize treats it as missing). `build_model(spec, hp)` returns a compiled Keras model
+    that takes a raw float32 window (lookback_hours, stations x features), normalises it inside, and outputs the
+    forecast in the target's unit.
+    """
+
+    kind: ClassVar[str] = "series"
+
+    name: str
+    time_column: str
+    station_column: str
+    stations: tuple[str, ...]
+    features: tuple[str, ...]
+    target_station: str
+    target_feature: str
+    lookback_hours: int
+    horizon_hours: int
+    build_model: Callable[[dict[str, Any], dict[str, Any]], Any]
+    valid_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    task: str = "regression"
+    target: str = "target"
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.target_station not in self.stations or self.target_feature not in self.features:
+            raise PipelineError(f"problem '{self.name}': the target station and feature must be among those read")
+        if self.horizon_hours < 1 or self.lookback_hours < self.horizon_hours:
+            raise PipelineError(f"problem '{self.name}': lookback_hours must be at least horizon_hours (>= 1)")
+
+    @property
+    def columns(self) -> list[str]:
+        """The window's feature columns, station by station: EWR_temp, EWR_dewp, ..., LGA_pressure."""
+        return [f"{station}_{feature}" for station in self.stations for feature in self.features]

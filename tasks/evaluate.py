@@ -155,8 +155,23 @@ def evaluate(
         else None,
         "splits": spec.get("splits", {}),
     }
-    ids = kind.prediction_ids(test, spec)
-    return record, objective.prediction_frame(ids, actual, predicted, spec)
+    predictions = objective.prediction_frame(kind.prediction_ids(test, spec), actual, predicted, spec)
+    record["worst_errors"] = worst_errors(predictions)
+    return record, predictions
+
+
+def worst_errors(predictions: pd.DataFrame, count: int = 10) -> list[dict[str, Any]]:
+    """The test rows the model got most wrong, with the kind's ids (a text's ids hold the text itself): for a
+    classifier the wrong predictions made with the highest confidence, for a regressor the largest residuals."""
+    if "confidence" in predictions:
+        wrong = predictions[predictions["predicted"].astype(str) != predictions["actual"].astype(str)]
+        worst = wrong.sort_values("confidence", ascending=False, kind="stable")
+    else:
+        worst = predictions.loc[predictions["residual"].abs().sort_values(ascending=False, kind="stable").index]
+    return [
+        {k: v.item() if hasattr(v, "item") else v for k, v in row.items()}
+        for row in worst.head(count).to_dict("records")
+    ]
 
 
 def render_figures(record: dict[str, Any], predictions: pd.DataFrame, history: pd.DataFrame | None) -> dict[str, str]:

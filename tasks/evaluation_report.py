@@ -165,6 +165,20 @@ def importance_section(evaluation: dict[str, Any], figure: str | None) -> str:
     return text + f'<div class="grid"><div>{img}</div><div>{table(headers, body)}</div></div>'
 
 
+def worst_errors_section(evaluation: dict[str, Any]) -> str:
+    """The test rows the model got most wrong (evaluate.worst_errors), every id column shown (a review's text)."""
+    rows = evaluation.get("worst_errors") or []
+    if not rows:
+        return ""
+    headers = list(rows[0])
+    body = [[Num(v) if isinstance(v, float) else str(v) for v in (row.get(h) for h in headers)] for row in rows]
+    text = (
+        '<p class="muted">A classifier: its wrong predictions made with the highest confidence; a regressor: its '
+        "largest residuals.</p>"
+    )
+    return text + table(headers, body)
+
+
 def classification_sections(details: dict[str, Any], figures: dict[str, str]) -> list[tuple[str, str]]:
     """Confusion matrix, per-class scores, calibration and (binary) the decision threshold in plain words."""
     sections = []
@@ -211,6 +225,7 @@ def render_report(evaluation: dict[str, Any], figures: dict[str, str]) -> str:
         ("Gate", gate_section(blessing)),
         ("Where the model fails: slices", slices_section(evaluation, figures.get("slices"))),
         ("Permutation importance", importance_section(evaluation, figures.get("importance"))),
+        ("Worst errors", worst_errors_section(evaluation)),
     ]
     if evaluation.get("classification"):
         sections += classification_sections(evaluation["classification"], figures)

@@ -45,7 +45,38 @@ def image_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
     return problem, fit_image_spec(splits["train"], problem), splits["train"].iloc[:50]
 
 
-SAMPLES = {"table": table_sample, "image": image_sample}
+def text_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
+    from tasks.kinds.text import fit_text_spec, read_text_source, stratified_split, with_lengths
+
+    problem = load_problem("movie_reviews")
+    rows, _ = read_text_source(str(REPO / "data/sources/rotten-tomatoes-reviews.csv.bz2"), problem)
+    rows = with_lengths(rows.iloc[:400].assign(label=(rows["label"].iloc[:400] == "fresh").astype("int64")))
+    train = stratified_split(rows, 0.1, 0.1, 0)["train"]
+    return problem, fit_text_spec(train, problem, max_tokens=500, ngrams=2), train.iloc[:50]
+
+
+def series_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
+    from tasks.kinds.series import fill, fit_station_offsets, hourly_grid, read_series_source, windows
+
+    problem = load_problem("weather_forecast")
+    rows, _ = read_series_source(str(REPO / "data/sources/nyc-weather-2013.csv.gz"), problem)
+    rows = rows.assign(time=pd.to_datetime(rows["time"], utc=True))
+    grid = hourly_grid(rows[rows["time"] < rows["time"].min() + pd.Timedelta(days=8)], problem)
+    filled = fill(grid, problem, 2, fit_station_offsets(grid, problem))
+    train = windows(grid, filled, problem, 2, grid.index[0], grid.index[-1])
+    spec = {
+        "kind": "series",
+        "problem": problem.name,
+        "columns": problem.columns,
+        "lookback_hours": problem.lookback_hours,
+        "horizon_hours": problem.horizon_hours,
+        "minimum": float(filled.min().min()),
+        "maximum": float(filled.max().max()),
+    }
+    return problem, spec, train.iloc[:50]
+
+
+SAMPLES = {"table": table_sample, "image": image_sample, "text": text_sample, "series": series_sample}
 
 
 def test_every_registered_kind_has_a_sample_here() -> None:

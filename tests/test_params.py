@@ -94,7 +94,10 @@ def test_a_key_of_another_kind_is_refused_as_such(tmp_path: Path) -> None:
     from tasks.selection import select
 
     path = write_problem(tmp_path, "", "evaluate:\n  slices: [{column: label}]\n")
-    with pytest.raises(PipelineError, match=r"'evaluate.slices' applies to table problems, not to this image problem"):
+    with pytest.raises(
+        PipelineError,
+        match=r"'evaluate.slices' applies to (\w+ and )*table( and \w+)* problems, not to this image problem",
+    ):
         select(path)
 
 
