@@ -128,6 +128,12 @@ def small_dag_workspace(dest: Path, orchestrate: dict[str, Any] | None = None) -
     (dest / "dvc.yaml").write_text(yaml.safe_dump(DVC_YAML, sort_keys=False))
     params = {**PARAMS, "orchestrate": {**PARAMS["orchestrate"], **(orchestrate or {})}}
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    # The small DAG reads collect.as_of from params.yaml alone: the problem's own file must not set it too (the
+    # retraining window moves the value in the file that sets it, the problem's where both do).
+    own = dest / "pipelines/bike_demand/params.yaml"
+    problem_params = yaml.safe_load(own.read_text())
+    problem_params.get("collect", {}).pop("as_of", None)
+    own.write_text(yaml.safe_dump(problem_params, sort_keys=False))
     (dest / ".dvcignore").write_text("faults/\n")
     (dest / ".gitignore").write_text((dest / ".gitignore").read_text() + "/faults/\n")
     git(dest, "add", "-A")
