@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,15 @@ class HttpSettings:
     timeout_s: float = 30.0
     retries: int = 3  # further attempts after the first, for timeouts, connection errors and 5xx/429 answers
     backoff_s: float = 1.0  # wait backoff_s, 2*backoff_s, 4*backoff_s ... between attempts
+
+    @classmethod
+    def from_params(cls, params: Any) -> HttpSettings:
+        """`collect.http.*` of the params (tasks.params.Params), every kind's sources alike."""
+        return cls(
+            timeout_s=params.get("collect.http.timeout_s", float, 30.0, minimum=0.1),
+            retries=params.get("collect.http.retries", int, 3, minimum=0),
+            backoff_s=params.get("collect.http.backoff_s", float, 1.0, minimum=0.0),
+        )
 
 
 def is_url(source: str) -> bool:

@@ -106,11 +106,7 @@ def collect(problem: ImageProblem, params: Params) -> None:
     source = params.get("collect.source", str)
     endpoint = params.get("collect.s3.endpoint_url", (str, type(None)), None)
     region = params.get("collect.s3.region", (str, type(None)), None)
-    http = HttpSettings(
-        timeout_s=params.get("collect.http.timeout_s", float, 30.0, minimum=0.1),
-        retries=params.get("collect.http.retries", int, 3, minimum=0),
-        backoff_s=params.get("collect.http.backoff_s", float, 1.0, minimum=0.0),
-    )
+    http = HttpSettings.from_params(params)
     checksums = params.get("collect.checksums", (dict, type(None)), None) or {}
     unknown = sorted(set(checksums) - {name for pair in problem.source_files.values() for name in pair})
     if unknown:

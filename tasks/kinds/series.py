@@ -83,18 +83,13 @@ def read_series_source(
         "problem": problem.name,
         "sources": [{"uri": f.uri, "sha256": f.sha256, "bytes": len(f.payload)} for f in files],
         "rows": len(rows),
-        "collected_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return rows, manifest
 
 
 def collect(problem: SeriesProblem, params: Params) -> None:
     source = params.get("collect.source", str)
-    http = HttpSettings(
-        timeout_s=params.get("collect.http.timeout_s", float, 30.0, minimum=0.1),
-        retries=params.get("collect.http.retries", int, 3, minimum=0),
-        backoff_s=params.get("collect.http.backoff_s", float, 1.0, minimum=0.0),
-    )
+    http = HttpSettings.from_params(params)
     rows, manifest = read_series_source(source, problem, http)
     with atomic_dir(RAW_DIR) as tmp:
         rows.to_parquet(tmp / RAW.name, index=False)

@@ -61,11 +61,7 @@ class CollectSettings:
             incremental=params.get("collect.incremental", bool, True),
             endpoint_url=params.get("collect.s3.endpoint_url", (str, type(None)), None),
             region=params.get("collect.s3.region", (str, type(None)), None),
-            http=HttpSettings(
-                timeout_s=params.get("collect.http.timeout_s", float, 30.0, minimum=0.1),
-                retries=params.get("collect.http.retries", int, 3, minimum=0),
-                backoff_s=params.get("collect.http.backoff_s", float, 1.0, minimum=0.0),
-            ),
+            http=HttpSettings.from_params(params),
             max_line_bytes=params.get("collect.max_line_bytes", int, MAX_LINE_BYTES, minimum=1024),
             max_untimed_share=params.get(
                 "collect.max_untimed_share", float, DEFAULT_MAX_UNTIMED_SHARE, minimum=0.0, maximum=1.0

@@ -97,18 +97,13 @@ def read_text_source(
         "sources": [{"uri": f.uri, "sha256": f.sha256, "bytes": len(f.payload)} for f in files],
         "rows": len(rows),
         "dropped_rows": {str(k): int(v) for k, v in labels[dropped].astype(str).value_counts().items()},
-        "collected_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     return rows, manifest
 
 
 def collect(problem: TextProblem, params: Params) -> None:
     source = params.get("collect.source", str)
-    http = HttpSettings(
-        timeout_s=params.get("collect.http.timeout_s", float, 30.0, minimum=0.1),
-        retries=params.get("collect.http.retries", int, 3, minimum=0),
-        backoff_s=params.get("collect.http.backoff_s", float, 1.0, minimum=0.0),
-    )
+    http = HttpSettings.from_params(params)
     rows, manifest = read_text_source(source, problem, http)
     with atomic_dir(RAW_DIR) as tmp:
         rows.to_parquet(tmp / RAW.name, index=False)
