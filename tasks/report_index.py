@@ -232,10 +232,9 @@ def main() -> None:
             archive(entry, REPORTS, keep)
     receipt = _read_json(Path("data/deploy/receipt.json"))
     past = history_entries(REPORTS, current)
-    if past:
-        write_text(HISTORY / "index.html", render_history(past))
-    history_href = "history/index.html" if past else None
-    write_text(REPORTS / "index.html", render_index(current, receipt, history_href))
+    # Written on every run, empty or not, so the index (a DVC out) links it whatever this machine's history holds.
+    write_text(HISTORY / "index.html", render_history(past))
+    write_text(REPORTS / "index.html", render_index(current, receipt, "history/index.html"))
     log.info("reports/index.html: %s", ", ".join(f"{e.kind} ({e.status})" for e in current) or "no reports yet")
 
 
