@@ -30,5 +30,10 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path: Path) ->
     assert hardware["is_chief"] and summary["epochs_run"] == 2
     assert (workspace / "data/model/model.keras").is_file()
     # Worker 1 trained into scratch folders and left nothing behind; neither left resume state.
-    assert sorted(p.name for p in (workspace / "data").iterdir()) == ["features", "model", "train_state"]
+    assert sorted(p.name for p in (workspace / "data").iterdir()) == [
+        "features",
+        "model",
+        "runs",
+        "train_state",
+    ]  # runs/: wall-clock facts, outside DVC
     assert list((workspace / "data/train_state").iterdir()) == []

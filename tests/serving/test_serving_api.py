@@ -16,6 +16,7 @@ from tasks.serving.request_checks import CheckPolicy
 from tests.serving.conftest import fast_settings, store_versions
 from tests.serving.live_server import live_server
 from tests.serving.tiny_models import TinyModel
+from tests.tiny_export import write_tiny_export
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -112,11 +113,9 @@ def test_prediction_log_holds_inputs_outputs_versions_and_the_shadow_output(
 
 def test_a_version_that_fails_to_load_never_takes_traffic(tiny_bike: TinyModel, tmp_path: Path) -> None:
     store = store_versions(ModelStore(tmp_path / "store", "bike_demand"), tiny_bike)
-    broken = tmp_path / "broken"
-    (broken / "variables").mkdir(parents=True)
-    (broken / "saved_model.pb").write_bytes(b"not a SavedModel")
-    (broken / "variables/variables.index").write_bytes(b"broken weights")
-    version, _ = store.add_version(broken, {"blessing.json": b'{"blessed": true}'})
+    stored = write_tiny_export(tmp_path / "broken", b"weights of a version damaged in the store") / "savedmodel"
+    version, _ = store.add_version(stored, {"blessing.json": b'{"blessed": true}'})
+    (store.model_dir / str(version) / "saved_model.pb").write_bytes(b"not a SavedModel")  # damaged once stored
     with live_server(store, fast_settings(tmp_path)) as server:
         store.promote(version, "this one is broken")
         deadline = time.monotonic() + 30
