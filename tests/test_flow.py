@@ -38,7 +38,18 @@ def flow_task_runs(flow_run_id) -> list[tuple[str, str]]:
             )
         return [(r.name, r.state_name) for r in runs]
 
-    return asyncio.run(read())
+    # Prefect 3 records task runs through its event pipeline, a moment after the flow returns: poll (generously)
+    # until every stage's task run and a final state are there, rather than read once and race it.
+    import time
+
+    deadline = time.monotonic() + 90
+    runs = asyncio.run(read())
+    while time.monotonic() < deadline and (
+        len(runs) < 10 or any(state not in ("Completed", "Failed", "Crashed") for _, state in runs)
+    ):
+        time.sleep(1)
+        runs = asyncio.run(read())
+    return runs
 
 
 def test_flow_on_an_up_to_date_repo_skips_every_stage_and_keeps_dvc_lock(
