@@ -223,3 +223,29 @@ def external_loads(page: Path) -> list[str]:
             if is_external(url):
                 found.append(f"{origin}: {url}")
     return found
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "style", "template"}:
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"script", "style", "template"} and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(dom: str) -> str:
+    """The text of a DOM as a person reads it: no scripts or styles, whitespace collapsed to single spaces."""
+    parser = _Text()
+    parser.feed(dom)
+    return " ".join(" ".join(parser.parts).split())

@@ -79,3 +79,17 @@ def run(
     if check and done.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return done
+
+
+def finish(process: subprocess.Popen[str], timeout_s: float = DEFAULT_TIMEOUT_S) -> str:
+    """Wait for a started process (stdout piped, stderr merged) and return its output; kill its tree if it runs
+    past `timeout_s` (SubprocessTimeout) or the test is interrupted meanwhile."""
+    try:
+        return process.communicate(timeout=timeout_s)[0] or ""
+    except subprocess.TimeoutExpired:
+        kill_tree(process)
+        output = process.communicate()[0] or ""
+        raise SubprocessTimeout(f"{process.args} did not finish within {timeout_s:.0f} s:\n{output[-3000:]}") from None
+    except BaseException:
+        kill_tree(process)
+        raise

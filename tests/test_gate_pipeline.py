@@ -23,6 +23,7 @@ from tasks.collect import parse_as_of, select_before
 from tasks.evaluation_report import numbers_by_key
 from tasks.featurize import fit_feature_spec, split_by_time
 from tasks.sources import read_sources
+from tests.workspaces import committed_yaml
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parent.parent
@@ -77,7 +78,7 @@ def run(root: Path, params: dict[str, Any], **changes: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
     root = tmp_path_factory.mktemp("gate")
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params = committed_yaml("params.yaml")
     params["evaluate"]["permutation_repeats"] = 2
     params["train"].update(epochs=40, patience=10)
     write_features(root, params)

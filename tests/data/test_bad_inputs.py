@@ -26,6 +26,7 @@ import yaml
 
 from tasks import collect, validate
 from tasks.errors import PipelineError
+from tests.workspaces import committed_text
 
 REPO = Path(__file__).resolve().parents[2]
 BIKE_SOURCE = REPO / "data" / "sources" / "bikeshare-2011.csv.gz"
@@ -289,7 +290,7 @@ def set_params(workspace: Path, values: dict[str, object]) -> None:
 def good_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A workspace after one good run of collect and validate: the last good data every case must preserve."""
     workspace = tmp_path_factory.mktemp("good")
-    shutil.copy(REPO / "params.yaml", workspace / "params.yaml")
+    (workspace / "params.yaml").write_text(committed_text("params.yaml"))
     (workspace / "sources").mkdir()
     shutil.copy(BIKE_SOURCE, workspace / "sources" / "bike.csv.gz")
     set_params(workspace, {"collect.source": "sources/bike.csv.gz", "validate.now": "2026-01-01T00:00:00"})

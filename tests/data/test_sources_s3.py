@@ -19,6 +19,7 @@ from tasks import s3_source
 from tasks.collect import CollectSettings, collect
 from tasks.errors import PipelineError
 from tasks.sources import SourceFile
+from tests.workspaces import committed_text, committed_yaml, export_files
 
 if TYPE_CHECKING:
     from tests.data.conftest import S3Server
@@ -180,7 +181,7 @@ def test_collect_cli_reports_wrong_secret_without_traceback(
     aws_env: S3Server, bucket: str, bike_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     upload_day(aws_env.client(), bucket, bike_frame, 8)
-    params = (REPO / "params.yaml").read_text()
+    params = committed_text("params.yaml")
     params = params.replace("source: data/sources/bikeshare-2011.csv.gz", f"source: s3://{bucket}/bike/")
     params = params.replace("endpoint_url: null", f"endpoint_url: {aws_env.endpoint_url}")
     (tmp_path / "params.yaml").write_text(params)
@@ -226,7 +227,6 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
     aws_env: S3Server, bucket: str, bike_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     """The collect stage as dvc.yaml defines it: DVC hashes the S3 prefix, so only a new partition re-runs it."""
-    import shutil
 
     import yaml
 
@@ -234,12 +234,12 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
     for day in (1, 2):
         upload_day(client, bucket, bike_frame, day)
     work = tmp_path / "ws"
-    for folder in ("tasks", "pipelines"):  # pipelines/<problem>/params.yaml: per-problem params every stage lists
-        shutil.copytree(REPO / folder, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    # pipelines/<problem>/params.yaml: per-problem params every stage lists; all as committed
+    export_files(work, ["tasks", "pipelines"])
+    params = committed_yaml("params.yaml")
     params["collect"] |= {"source": f"s3://{bucket}/bike/", "as_of": "2011-12-31"}
     (work / "params.yaml").write_text(yaml.safe_dump(params))
-    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    stages = committed_yaml("dvc.yaml")["stages"]
     (work / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"collect": stages["collect"]}}))
     env = dict(os.environ, AWS_ENDPOINT_URL=aws_env.endpoint_url, AWS_DEFAULT_REGION="us-east-1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
@@ -249,7 +249,7 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout + done.stderr
 
-    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True, timeout=60)
     dvc("init", "-q")
     first = dvc("repro")
     assert "Running stage 'collect'" in first and "fetched 2 new partition(s)" in first
