@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.processes import run, subprocess_env
-from tests.workspaces import REPO, clone_workspace, copy_repository
+from tests.workspaces import REPO, clone_workspace, commit_all, copy_repository
 
 __all__ = ["FAST_TRAIN", "REPO", "SOURCE", "copy_repository", "run", "subprocess_env"]
 
@@ -56,6 +56,7 @@ def pipeline_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
     workspace = copy_repository(tmp_path_factory.mktemp("pipeline"), {"train": FAST_TRAIN})
     done = run(["dvc", "repro"], workspace, timeout_s=REPRO_TIMEOUT_S)
     (workspace / "first_repro.log").write_text(done.stdout + done.stderr)
+    commit_all(workspace, "dvc repro")  # as a user would: dvc.lock and the metrics in git, experiments diff against it
     before = _fingerprint(workspace)
     yield workspace
     _unchanged_by_tests(workspace, before)
