@@ -37,13 +37,22 @@ lint: setup
 	ruff check .
 	ruff format --check .
 
-# Report tests open the HTML in a real headless browser. Installed when missing where we may (root on
-# Debian/Ubuntu, as in CI); elsewhere those tests are skipped with a note.
+# Report tests open the HTML in a real headless browser (Debian's `chromium`, or chromium-browser, google-chrome,
+# chrome). Installed when missing where we may (root with apt, as in CI). Elsewhere the browser tests are skipped
+# with a note, except under CI=true, where a missing browser fails here: CI never passes by skipping them.
+BROWSERS := chromium chromium-browser google-chrome google-chrome-stable chrome
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "note: chromium not found; browser tests will be skipped (sudo apt-get install chromium)"; fi; }
+	@for b in $(BROWSERS); do command -v $$b >/dev/null 2>&1 && exit 0; done; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium (apt-get) for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    && command -v chromium >/dev/null 2>&1 && exit 0; \
+	  if [ "$${CI:-}" = true ]; then echo "error: CI=true and apt-get could not install chromium" >&2; exit 1; fi; \
+	  echo "note: apt-get could not install chromium; browser tests will be skipped"; \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "error: CI=true and no browser found ($(BROWSERS)); install one: sudo apt-get install chromium" >&2; \
+	  exit 1; \
+	else echo "note: no browser found; browser tests will be skipped (sudo apt-get install chromium)"; fi
 
 test: lint browser
 	pytest $(PYTEST_ARGS)

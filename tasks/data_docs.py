@@ -66,6 +66,12 @@ _STATIC_LINK = re.compile(r"""((?:href|src)=["'])((?:\.\./|\./)*static/[^"']+)([
 _EXTERNAL_ASSET = re.compile(
     r"""(?:href|src)=["'](https?://[^"']+\.(?:css|js|png|svg|gif)(?:\?[^"']*)?|https?://cdn\.jsdelivr\.net/npm/[^"']+)["']"""
 )
+# Subresource integrity with crossorigin="anonymous" makes a browser fetch the file in CORS mode, which file:// pages
+# cannot: Chromium then refuses to run the vendored Bootstrap and Popper (seen as "$(...).modal is not a function").
+_SCRIPT_OR_LINK = re.compile(r"<(?:script|link)\b[^>]*>", re.IGNORECASE)
+_SRI_ATTRIBUTE = re.compile(
+    r"""\s+(?:integrity\s*=\s*("[^"]*"|'[^']*')|crossorigin(?:\s*=\s*("[^"]*"|'[^']*'))?)""", re.IGNORECASE
+)
 
 
 def write_summary_page(docs_dir: Path, title: str, headline: str, sections: list[tuple[str, list[list[str]]]]) -> None:
@@ -123,6 +129,7 @@ def make_offline(docs_dir: Path) -> list[str]:
         )
         images = os.path.relpath(docs_dir / "static" / "images", page.parent)
         html = _GX_WEB_IMAGE.sub(lambda m, images=images: f"{images}/{m.group(1)}", html)
+        html = _SCRIPT_OR_LINK.sub(lambda m: _SRI_ATTRIBUTE.sub("", m.group(0)), html)
         unresolved |= set(_EXTERNAL_ASSET.findall(html))
         page.write_text(html, encoding="utf-8")
     return sorted(unresolved)

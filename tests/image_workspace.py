@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import yaml
 from pipelines.fashion_mnist import PROBLEM
 from tasks.kinds.image_source import read_image_source
 from tasks.kinds.image_split import fit_image_spec, split_images
+from tests.workspaces import export_files
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data/sources/fashion-mnist-sample"
@@ -23,9 +23,7 @@ SAMPLE = REPO / "data/sources/fashion-mnist-sample"
 
 def make_workspace(root: Path, train: dict[str, Any], every_nth_image: int = 1) -> Path:
     """params.yaml (problem: fashion_mnist), its params with `train` merged in, data/features from the sample."""
-    shutil.copy2(REPO / "params.yaml", root / "params.yaml")
-    (root / "pipelines/fashion_mnist").mkdir(parents=True)
-    shutil.copy2(REPO / "pipelines/fashion_mnist/params.yaml", root / "pipelines/fashion_mnist/params.yaml")
+    export_files(root, ["params.yaml", "pipelines/fashion_mnist/params.yaml"])  # as committed, not as edited
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["problem"] = "fashion_mnist"
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -58,10 +56,12 @@ def start_training(workspace: Path, **env: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # so kill_tree can end it and anything it started
     )
 
 
 def free_port() -> int:
+    """A port free right now; another process may take it before it is bound (callers retry on a clash)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

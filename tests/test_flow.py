@@ -53,16 +53,16 @@ def flow_task_runs(flow_run_id) -> list[tuple[str, str]]:
 
 
 def test_flow_on_an_up_to_date_repo_skips_every_stage_and_keeps_dvc_lock(
-    prefect_server: None, pipeline_workspace: Path
+    prefect_server: None, pipeline_copy: Path
 ) -> None:
     from flows.training import training_pipeline
 
-    lock_before = (pipeline_workspace / "dvc.lock").read_text()
-    state = training_pipeline(repo=str(pipeline_workspace), return_state=True)
+    lock_before = (pipeline_copy / "dvc.lock").read_text()
+    state = training_pipeline(repo=str(pipeline_copy), return_state=True)
 
     assert state.is_completed()
     assert state.result()["stages_run"] == []
-    assert (pipeline_workspace / "dvc.lock").read_text() == lock_before
+    assert (pipeline_copy / "dvc.lock").read_text() == lock_before
     names = [name for name, _ in flow_task_runs(state.state_details.flow_run_id)]
     assert names == [
         "collect", "validate", "featurize", "tune", "train", "evaluate", "export", "deploy", "monitor", "report",
@@ -115,12 +115,15 @@ def test_flow_from_nothing_gives_the_outputs_dvc_repro_gives(
     assert drift_events_for("trainline.model.bike_demand")
 
 
-def drift_events_for(resource_id: str, wait_s: float = 30.0) -> list[dict]:
-    """Drift events the server has stored for `resource_id` (events arrive asynchronously; poll briefly)."""
+def drift_events_for(resource_id: str, wait_s: float = 180.0) -> list[dict]:
+    """Drift events the server has stored for `resource_id`. Events leave this process through a background worker
+    and the server stores them asynchronously: flush the worker first, then poll with a deadline generous enough
+    for a loaded 2-core machine (it returns as soon as the event is there)."""
     import asyncio
     import time
 
     from prefect.client.orchestration import get_client
+    from prefect.events.worker import EventsWorker
 
     from flows.training import DRIFT_EVENT
 
@@ -133,6 +136,7 @@ def drift_events_for(resource_id: str, wait_s: float = 30.0) -> list[dict]:
             response.raise_for_status()
             return response.json()["events"]
 
+    EventsWorker.drain_all(timeout=60)
     deadline = time.monotonic() + wait_s
     while True:
         events = asyncio.run(read())

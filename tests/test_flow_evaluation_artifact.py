@@ -35,7 +35,7 @@ def test_artifact_reads_metrics_and_blessing_and_links_the_reports(tmp_path: Pat
 
 
 @pytest.mark.e2e
-def test_a_flow_run_publishes_the_evaluation_headline_artifact(pipeline_workspace: Path) -> None:
+def test_a_flow_run_publishes_the_evaluation_headline_artifact(pipeline_copy: Path) -> None:
     """On a real (test harness) Prefect server: the flow over an up-to-date workspace stores the artifact."""
     import asyncio
 
@@ -57,13 +57,13 @@ def test_a_flow_run_publishes_the_evaluation_headline_artifact(pipeline_workspac
             return response.json()
 
     with prefect_test_harness(server_startup_timeout=120):
-        state = training_pipeline(repo=str(pipeline_workspace), return_state=True)
+        state = training_pipeline(repo=str(pipeline_copy), return_state=True)
         assert state.is_completed()
         stored = asyncio.run(artifacts(state.state_details.flow_run_id))
 
-    metrics = json.loads((pipeline_workspace / "reports/evaluation/metrics.json").read_text())
+    metrics = json.loads((pipeline_copy / "reports/evaluation/metrics.json").read_text())
     assert len(stored) == 1 and stored[0]["type"] == "markdown"
     text = stored[0]["data"]
-    assert text == evaluation_markdown(pipeline_workspace)
+    assert text == evaluation_markdown(pipeline_copy)
     assert f"| candidate (model) | {metrics['model']['rmse']:.3f} |" in text
-    assert (pipeline_workspace / "reports/index.html").resolve().as_uri() in text
+    assert (pipeline_copy / "reports/index.html").resolve().as_uri() in text

@@ -17,6 +17,7 @@ import pytest
 from tasks.atomic import atomic_dir, write_text
 from tasks.model_store import ModelStore
 from tests.tiny_export import write_tiny_export
+from tests.workspaces import export_files
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -112,7 +113,7 @@ def test_git_status_never_shows_a_temporary_of_a_killed_run(tmp_path: Path) -> N
     if shutil.which("git") is None:
         pytest.fail("git is required")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    shutil.copy2(REPO / ".gitignore", tmp_path / ".gitignore")
+    export_files(tmp_path, [".gitignore"])  # as committed
     (tmp_path / "data").mkdir()
     (tmp_path / "data/.gitignore").write_text("/export\n/model\n")  # as DVC writes it for its outputs
     for leftover in ("data/.export.4242.ab12cd34.tmp", "data/.model.4242.ab12cd34.tmp", "reports/.training.1.x.tmp"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import configparser
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tasks.vega_offline import TEMPLATE, build_page, read_bundles
+from tests.workspaces import export_files
 
 REPO = Path(__file__).resolve().parent.parent
 EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc\s*=", re.IGNORECASE)
@@ -52,8 +52,7 @@ def test_repository_config_points_dvc_at_the_committed_offline_template() -> Non
 
 def test_dvc_plots_show_writes_a_page_without_network_scripts(tmp_path: Path) -> None:
     """A throwaway DVC repository with this repository's plots config: the real `dvc plots show` output."""
-    shutil.copytree(REPO / ".dvc/plots", tmp_path / ".dvc/plots")
-    shutil.copy(REPO / ".dvc/config", tmp_path / ".dvc/config")
+    export_files(tmp_path, [".dvc/plots", ".dvc/config"])  # as committed
     (tmp_path / "history.csv").write_text("epoch,loss\n0,3.0\n1,2.0\n2,1.5\n")
     done = subprocess.run(
         [sys.executable, "-m", "dvc", "plots", "show", "history.csv", "-x", "epoch", "-y", "loss", "-o", "out"],

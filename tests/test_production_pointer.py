@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tasks.champion import champion_identity
 from tasks.deploy import deploy
@@ -18,6 +17,7 @@ from tasks.errors import PipelineError
 from tasks.model_store import ModelStore
 from tests.tiny_export import write_tiny_export
 from tests.workspace_params import copy_params, set_params
+from tests.workspaces import committed_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 BROKEN = {
@@ -94,7 +94,7 @@ def test_no_pointer_means_nothing_in_production(tmp_path: Path) -> None:
 
 def test_a_failing_evaluate_keeps_the_last_evaluation_outputs() -> None:
     """DVC deletes a stage's outputs before running it unless they persist; evaluate writes each atomically."""
-    stage = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["evaluate"]
+    stage = committed_yaml("dvc.yaml")["stages"]["evaluate"]
     for entry in stage["outs"] + stage["metrics"]:
         (path, options), *_ = entry.items() if isinstance(entry, dict) else [(entry, {})]
         assert options.get("persist") is True, f"{path} would be deleted before a failing evaluate"

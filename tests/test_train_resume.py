@@ -15,6 +15,7 @@ import pytest
 
 from tasks.train_state import run_key
 from tests.image_workspace import make_workspace, start_training
+from tests.processes import finish, kill_tree
 
 EPOCHS, BATCH = 5, 32
 TRAIN = {
@@ -36,7 +37,7 @@ def wait_for_first_checkpoint(process: subprocess.Popen[str], state_root: Path, 
         if process.poll() is not None:
             pytest.fail(f"training ended before its first checkpoint:\n{process.stdout.read()}")
         time.sleep(0.01)
-    process.kill()
+    kill_tree(process)
     pytest.fail("no checkpoint appeared")
 
 
@@ -45,7 +46,11 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path) -> Non
     state_root = workspace / "data/train_state"
 
     first = start_training(workspace)
-    state_file = wait_for_first_checkpoint(first, state_root)
+    try:
+        state_file = wait_for_first_checkpoint(first, state_root)
+    except BaseException:
+        kill_tree(first)
+        raise
     os.kill(first.pid, signal.SIGKILL)  # no clean-up handlers run, exactly like a lost machine
     first.wait(timeout=60)
     assert first.returncode == -signal.SIGKILL
@@ -57,7 +62,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path) -> Non
     assert (state_file.parent / state["model_file"]).is_file()
 
     second = start_training(workspace)
-    output, _ = second.communicate(timeout=600)
+    output = finish(second, timeout_s=600)
     assert second.returncode == 0, output
     assert f"resuming from the checkpoint of epoch {killed_after}" in output
 

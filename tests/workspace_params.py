@@ -1,19 +1,23 @@
-"""params.yaml and the problem's own pipelines/<problem>/params.yaml in a test workspace, as the stages read them."""
+"""params.yaml and the problem's own pipelines/<problem>/params.yaml in a test workspace, as the stages read them.
+
+Both come from git's index (tests/workspaces.py: HEAD in a fresh clone), never from the live working tree.
+"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.workspaces import committed_text
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def copy_params(workspace: Path, problem: str | None = None) -> None:
     """params.yaml (with `problem` set, if given) and that problem's own params file, copied into `workspace`."""
-    shutil.copy(REPO / "params.yaml", workspace / "params.yaml")
+    (workspace / "params.yaml").write_text(committed_text("params.yaml"))
     if problem is not None:
         root = yaml.safe_load((workspace / "params.yaml").read_text())
         root["problem"] = problem
@@ -21,7 +25,7 @@ def copy_params(workspace: Path, problem: str | None = None) -> None:
     name = yaml.safe_load((workspace / "params.yaml").read_text())["problem"]
     own = workspace / "pipelines" / name / "params.yaml"
     own.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "pipelines" / name / "params.yaml", own)
+    own.write_text(committed_text(f"pipelines/{name}/params.yaml"))
 
 
 def set_params(workspace: Path, values: dict[str, Any]) -> None:
@@ -48,8 +52,9 @@ def effective_params(problem: str | None = None) -> dict[str, Any]:
     """The params the stages see for `problem` (default: params.yaml's), as one mapping."""
     from tasks.params import apply_problem_overrides
 
-    root = yaml.safe_load((REPO / "params.yaml").read_text())
+    root = yaml.safe_load(committed_text("params.yaml"))
     if problem is not None:
         root["problem"] = problem
     own_path = REPO / "pipelines" / root["problem"] / "params.yaml"
-    return apply_problem_overrides(root, yaml.safe_load(own_path.read_text()) or {}, own_path)
+    own = yaml.safe_load(committed_text(f"pipelines/{root['problem']}/params.yaml")) or {}
+    return apply_problem_overrides(root, own, own_path)

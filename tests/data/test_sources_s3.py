@@ -20,6 +20,7 @@ from tasks.errors import PipelineError
 from tasks.kinds.table_source import CollectSettings, collect
 from tasks.sources import SourceFile
 from tests.workspace_params import copy_params, set_params
+from tests.workspaces import committed_yaml, export_files
 
 if TYPE_CHECKING:
     from tests.data.conftest import S3Server
@@ -225,7 +226,6 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
     aws_env: S3Server, bucket: str, bike_frame: pd.DataFrame, tmp_path: Path
 ) -> None:
     """The collect stage as dvc.yaml defines it: DVC hashes the S3 prefix, so only a new partition re-runs it."""
-    import shutil
 
     import yaml
 
@@ -233,11 +233,11 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
     for day in (1, 2):
         upload_day(client, bucket, bike_frame, day)
     work = tmp_path / "ws"
-    for folder in ("tasks", "pipelines"):  # pipelines/<problem>/params.yaml: per-problem params every stage lists
-        shutil.copytree(REPO / folder, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "params.yaml", work / "params.yaml")
+    # pipelines/<problem>/params.yaml: per-problem params every stage lists; all as committed
+    export_files(work, ["tasks", "pipelines"])
+    copy_params(work)
     set_params(work, {"collect.source": f"s3://{bucket}/bike/", "collect.as_of": "2011-12-31"})
-    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    stages = committed_yaml("dvc.yaml")["stages"]
     (work / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"collect": stages["collect"]}}))
     env = dict(os.environ, AWS_ENDPOINT_URL=aws_env.endpoint_url, AWS_DEFAULT_REGION="us-east-1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
@@ -247,7 +247,7 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout + done.stderr
 
-    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True, timeout=60)
     dvc("init", "-q")
     first = dvc("repro")
     assert "Running stage 'collect'" in first and "fetched 2 new partition(s)" in first

@@ -20,6 +20,7 @@ import yaml
 from tasks.model_store import ModelStore
 from tests.serving.conftest import store_versions
 from tests.serving.tiny_models import TinyModel
+from tests.workspaces import committed_yaml
 
 pytestmark = pytest.mark.timeout(240)
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def test_serving_command_answers_on_the_port_it_picked_and_flushes_its_log_on_si
     tiny_bike: TinyModel, tmp_path: Path
 ) -> None:
     store_versions(ModelStore(tmp_path / "store", "bike_demand"), tiny_bike)
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params = committed_yaml("params.yaml")
     params["problem"] = "bike_demand"
     params["deploy"]["store"] = str(tmp_path / "store")
     params["serving"]["log"] = {"dir": str(tmp_path / "log"), "flush_rows": 1000, "flush_s": 600}
