@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.workspaces import merge_params
+from tests.workspaces import committed_yaml, merge_params
 
 pytestmark = pytest.mark.e2e
 
-TRAIN_ATTEMPTS = 2  # flows/training.py gives the train stage retries=1 (a lost worker, a killed process), others 0
+# params.yaml's orchestrate.stages.train.retries (a lost worker, a killed process: a killed run resumes), plus the
+# first attempt
+TRAIN_ATTEMPTS = committed_yaml("params.yaml")["orchestrate"]["stages"]["train"]["retries"] + 1
 
 
 @pytest.fixture(scope="module")

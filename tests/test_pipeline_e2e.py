@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 # sums in another order, and 25 epochs carry the difference along); a real regression moves RMSE far more (one
 # epoch: RMSE above 120; a lost feature or a leaky split: 5% and more). The baselines involve no training: pinned
 # to 1e-9.
-PINNED_MODEL = {"rmse": 73.0579, "mae": 49.4868, "r2": 0.70835}
+PINNED_MODEL = {"rmse": 76.0501, "mae": 51.3441, "r2": 0.684}
 MODEL_TOLERANCE = 0.01
 PINNED_BASELINES_RMSE = {"common_sense": 122.61003404987049, "mean": 156.882657475997, "linear": 99.7632598002497}
 

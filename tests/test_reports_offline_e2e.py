@@ -42,6 +42,8 @@ def kind_of(page: Path, reports: Path) -> str:
     relative = page.relative_to(reports).as_posix()
     if relative == "index.html":
         return "index"
+    if relative == "history/index.html":
+        return "history"
     if relative == "evaluation/index.html" or relative.startswith("history/evaluation/"):
         return "evaluation"
     if relative == "monitoring/drift.html" or relative.startswith("history/drift/"):
@@ -61,7 +63,9 @@ def expected_content(workspace: Path, kind: str, page: Path) -> list[str]:
     validation = read_json(workspace / "reports/validation/summary.json")
     if kind == "index":
         verdict = "blessed" if blessed else "NOT blessed"
-        return ["Reports, newest first", "Data validation", "Drift monitoring", f"{verdict}; test", f"{score:,.3f}"]
+        return ["Pipeline reports", "Data validation", "Drift monitoring", f"{verdict}; test", f"{score:.3f}"]
+    if kind == "history":  # the earlier runs' page (the current run's copies are listed on the index instead)
+        return ["Earlier runs", "Back to the current reports"]
     if kind == "evaluation":
         # the headline table (candidate's score of this run) and the gate's verdict
         return ["Headline (test split)", f"{score:,.3f}", "BLESSED" if blessed else "NOT BLESSED"]
