@@ -82,7 +82,8 @@ def write_summary_page(docs_dir: Path, title: str, headline: str, sections: list
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         f"<title>{html.escape(title)}</title>",
         f'<link rel="stylesheet" href="{VENDOR.as_posix()}/bootstrap.min.css"></head>',
-        '<body class="container-fluid p-4"><p><a href="index.html">Data Docs</a></p>',
+        '<body class="container-fluid p-4"><p><a href="../index.html">&larr; All reports</a> · '
+        '<a href="index.html">Data Docs</a></p>',
         f'<h1 class="h3">{html.escape(title)}</h1>',
         f'<p class="alert {alert}">{html.escape(headline)}</p>',
     ]
@@ -107,7 +108,8 @@ def write_summary_page(docs_dir: Path, title: str, headline: str, sections: list
     index = docs_dir / "index.html"
     if index.exists():
         banner = (
-            f'<div class="alert alert-info m-2"><a href="summary.html">Run summary</a>: {html.escape(headline)} '
+            '<div class="alert alert-info m-2"><a href="../index.html">&larr; All reports</a> · '
+            f'<a href="summary.html">Run summary</a>: {html.escape(headline)} '
             "(with the freshness, duplicate-row and leakage checks)</div>"
         )
         page = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, index.read_text(encoding="utf-8"), count=1)

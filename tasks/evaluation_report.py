@@ -237,7 +237,7 @@ def render_report(evaluation: dict[str, Any], figures: dict[str, str]) -> str:
             "restored (EarlyStopping on validation loss).</p>"
         )
     sections += [
-        ("Learning curves", summary + image("learning_curves", "learning curves")),
+        ("Learning curves", summary + validation_vs_test(evaluation) + image("learning_curves", "learning curves")),
         ("Predicted vs actual", image("predictions", "predicted vs actual over time")),
         ("Residuals", image("residuals", "residuals")),
     ]
@@ -256,8 +256,35 @@ def render_report(evaluation: dict[str, Any], figures: dict[str, str]) -> str:
             + ("Split by time: the model never saw the test period. " if by_time else "")
             + "This file is self-contained (figures embedded): it opens offline."
         ),
+        back_href="../index.html",
     )
     return document.replace("</style>", EXTRA_STYLE + "</style>", 1)
+
+
+def validation_vs_test(evaluation: dict[str, Any]) -> str:
+    """A remark comparing the validation score of the restored epoch with the test score, when training logged the
+    primary metric on the validation split (empty otherwise)."""
+    primary = evaluation.get("primary_metric")
+    validation = (evaluation.get("training") or {}).get(f"best_val_{primary}")
+    test = ((evaluation.get("scores") or {}).get("model") or {}).get(primary)
+    if not isinstance(validation, int | float) or not isinstance(test, int | float):
+        return ""
+    worse = test > validation if lower_is_better(primary) else test < validation
+    gap = abs(test - validation) / max(abs(validation), 1e-12)
+    remark = (
+        f"<p>Validation {html.escape(primary)} of the restored epoch: <b>{validation:,.4g}</b>; test: "
+        f"<b>{test:,.4g}</b> ({gap:.0%} {'worse' if worse else 'better'} on test). "
+    )
+    if worse and gap > 0.25:
+        remark += (
+            "The validation score is optimistic: it chose the epoch (early stopping) and the tuning trials, and the "
+            "validation rows sit next to the training period. The test split was used for no choice, so its score is "
+            "the honest one. A gap this large means the test period is harder or different: compare the splits' "
+            "dates under Data and the slices above before trusting the validation figures.</p>"
+        )
+    else:
+        remark += "Test and validation agree within 25%: the validation split was a fair guide.</p>"
+    return remark
 
 
 def compared_with(evaluation: dict[str, Any]) -> str:

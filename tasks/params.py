@@ -38,7 +38,7 @@ NEUTRAL_KEYS: dict[str, frozenset[str]] = {
     "export": frozenset({"tolerance"}),
     "deploy": frozenset({"store", "model_name", "s3"}),
     "monitor": frozenset({"drift_share"}),
-    "report": frozenset({"keep"}),
+    "report": frozenset({"keep", "keep_mb"}),
     # Read by the Prefect flows (flows/), not by a stage; `dvc repro` ignores it.
     "orchestrate": frozenset({"retries", "retry_delay_s", "timeout_s", "stages", "pools", "lock_wait_s"}),
     # Read by the model server (python -m tasks.serving), not by a stage; `dvc repro` ignores it.

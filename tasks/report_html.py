@@ -65,12 +65,14 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-def page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "") -> str:
-    """A whole HTML document; each section is (heading, already-safe HTML body)."""
+def page(title: str, sections: Sequence[tuple[str, str]], subtitle: str = "", back_href: str | None = None) -> str:
+    """A whole HTML document; each section is (heading, already-safe HTML body); `back_href` links the page back to
+    the reports' index (relative to the page)."""
     parts = [f"<h2>{html.escape(h)}</h2>\n{body}" for h, body in sections]
+    back = f'<p class="muted"><a href="{html.escape(back_href)}">&larr; All reports</a></p>' if back_href else ""
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>{back}"
         f'<h1>{html.escape(title)}</h1><p class="muted">{html.escape(subtitle)}</p>'
         + "\n".join(parts)
         + "</body></html>\n"

@@ -120,8 +120,9 @@ def drift_entry(reports: Path) -> Entry | None:
     return Entry("drift", "Drift monitoring (Evidently)", "monitoring/drift.html", "", status, summary)
 
 
-def archive(entry: Entry, reports: Path, keep: int) -> None:
-    """Copy the entry's report into history/<kind>/ once per distinct content; keep the newest `keep` copies."""
+def archive(entry: Entry, reports: Path, keep: int, keep_bytes: int | None = None) -> None:
+    """Copy the entry's report into history/<kind>/ once per distinct content; keep the newest `keep` copies, and
+    fewer when they weigh more than `keep_bytes` together (the newest copy is always kept)."""
     source = reports / entry.href
     folder = reports / "history" / entry.kind
     folder.mkdir(parents=True, exist_ok=True)
@@ -135,9 +136,14 @@ def archive(entry: Entry, reports: Path, keep: int) -> None:
         meta = {**asdict(entry), "href": f"history/{entry.kind}/{target.name}", "current": False}
         write_text(target.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
     copies = sorted(folder.glob("*.html"), reverse=True)  # names start with the time: newest first
-    for old in copies[keep:]:
-        old.unlink()
-        old.with_suffix(".json").unlink(missing_ok=True)
+    kept, total = 0, 0
+    for copy in copies:
+        total += copy.stat().st_size
+        if kept >= keep or (kept and keep_bytes is not None and total > keep_bytes):
+            copy.unlink()
+            copy.with_suffix(".json").unlink(missing_ok=True)
+        else:
+            kept += 1
 
 
 def history_entries(reports: Path, current: list[Entry]) -> list[Entry]:
@@ -217,7 +223,8 @@ def render_history(entries: list[Entry]) -> str:
                 table + '<p><a href="../index.html">Back to the current reports</a></p>',
             )
         ],
-        "Kept on this machine only (git-ignored, outside DVC); report.keep in params.yaml bounds how many.",
+        "Kept on this machine only (git-ignored, outside DVC); report.keep and report.keep_mb in params.yaml bound "
+        "how many.",
     )
     return body.replace("</style>", STYLE + "</style>", 1)
 
@@ -225,11 +232,12 @@ def render_history(entries: list[Entry]) -> str:
 def main() -> None:
     params = Params.load()
     keep = params.get("report.keep", int, 20, minimum=1)
+    keep_bytes = int(params.get("report.keep_mb", (int, float), 100, minimum=0.1) * 1_000_000)
     found = (validation_entry(REPORTS), training_entry(REPORTS), evaluation_entry(REPORTS), drift_entry(REPORTS))
     current = [e for e in found if e]
     for entry in current:
         if entry.kind in ("evaluation", "drift"):  # single-file pages; Data Docs are a folder, training a PNG
-            archive(entry, REPORTS, keep)
+            archive(entry, REPORTS, keep, keep_bytes)
     receipt = _read_json(Path("data/deploy/receipt.json"))
     past = history_entries(REPORTS, current)
     # Written on every run, empty or not, so the index (a DVC out) links it whatever this machine's history holds.

@@ -110,3 +110,21 @@ def test_headline_markdown_carries_the_same_numbers_the_verdict_and_the_links() 
     assert "**NOT BLESSED**" in text
     assert "exceeds the 1% allowed" in text
     assert "[evaluation report](reports/evaluation/index.html)" in text
+
+
+def test_report_links_back_to_the_index_of_all_reports() -> None:
+    page = render_report(record(), {})
+    assert '<a href="../index.html">&larr; All reports</a>' in page
+
+
+def test_a_test_score_far_worse_than_validation_is_remarked_with_what_to_check() -> None:
+    evaluation = record()
+    evaluation["training"] = {"epochs_run": 78, "best_epoch": 63, "best_val_rmse": 30.0}  # test rmse: 60.1
+    page = render_report(evaluation, {})
+    assert "Validation rmse of the restored epoch: <b>30</b>; test: <b>60.11</b> (100% worse on test)" in page
+    assert "The validation score is optimistic" in page
+    evaluation["training"]["best_val_rmse"] = 55.0
+    page = render_report(evaluation, {})
+    assert "(9% worse on test). Test and validation agree within 25%" in page
+    del evaluation["training"]["best_val_rmse"]
+    assert "Validation rmse" not in render_report(evaluation, {})  # no validation figure, no remark

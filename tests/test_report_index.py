@@ -116,6 +116,19 @@ def test_archive_keeps_only_the_newest_copies(reports: Path) -> None:
     assert len(list((reports / "history/evaluation").glob("*.json"))) == 2
 
 
+def test_archive_drops_the_oldest_copies_beyond_the_size_bound_but_never_the_newest(reports: Path) -> None:
+    folder = reports / "history/evaluation"
+    for day in range(1, 5):
+        body = f"<html>{day}{'x' * 400}</html>"  # about 415 bytes each
+        evaluation(reports, f"2025-06-0{day}T10:00:00+00:00", 60.0 + day, blessed=True, body=body)
+        archive(evaluation_entry(reports), reports, keep=20, keep_bytes=1000)
+    assert sorted(p.name[:9] for p in folder.glob("*.html")) == ["20250603T", "20250604T"]  # two fit in 1000 bytes
+    evaluation(reports, "2025-06-05T10:00:00+00:00", 65.0, blessed=True, body="<html>" + "y" * 5000 + "</html>")
+    archive(evaluation_entry(reports), reports, keep=20, keep_bytes=1000)
+    assert [p.name[:9] for p in folder.glob("*.html")] == ["20250605T"]  # alone over the bound, kept all the same
+    assert len(list(folder.glob("*.json"))) == 1
+
+
 def test_validation_links_its_summary_page_when_there_is_one(reports: Path) -> None:
     summary = {"success": False, "evaluated": 60, "passed": 58, "failed": 2, "run_time": "2025-07-01T00:00:00+00:00"}
     write(reports / "validation/summary.json", json.dumps(summary))
