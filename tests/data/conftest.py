@@ -11,7 +11,6 @@ import gzip
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from infra import stack
 from tests.processes import kill_tree
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,27 +30,10 @@ BIKE_SOURCE = REPO / "data" / "sources" / "bikeshare-2011.csv.gz"
 ACCESS_KEY = "pipeline-test-key"
 SECRET_KEY = "pipeline-test-secret-0123456789"
 _BUCKET_NUMBERS = itertools.count()
-PORT_FLAGS = (
-    "master.port",
-    "master.port.grpc",
-    "volume.port",
-    "volume.port.grpc",
-    "filer.port",
-    "filer.port.grpc",
-    "s3.port",
-    "s3.port.grpc",
-    "admin.port",
-    "admin.port.grpc",
-    "debug.port",
-    "metricsPort",
-)
-
-
-def free_port() -> int:
-    """A port free right now; another process may take it before weed binds it (see s3_server's retry)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# the loopback ports weed is given, and the probe that picks them: the same as the local stack's (infra/stack.py);
+# another process may take a probed port before weed binds it (see s3_server's retry)
+PORT_FLAGS = stack.WEED_PORT_FLAGS
+free_port = stack.free_port
 
 
 @dataclass(frozen=True)
