@@ -173,6 +173,17 @@ def _rows(entries: list[Entry], with_time: bool) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+# Production monitoring writes its own page outside DVC (tasks/monitoring_report.py): shown here in a frame, so this
+# page stays byte-reproducible whatever this machine's monitoring history holds.
+MONITORING_SECTION = (
+    "<p>The trend of every signal per window of production traffic, and each window's verdict: "
+    '<a href="monitoring/index.html">monitoring/index.html</a> (written by '
+    "<code>python -m tasks.monitoring_window</code> and the monitoring flow; empty until they have run).</p>"
+    '<iframe src="monitoring/index.html" title="production monitoring" '
+    'style="width:100%;height:640px;border:1px solid #ddd"></iframe>'
+)
+
+
 def render_index(entries: list[Entry], production: dict[str, Any] | None, history_href: str | None = None) -> str:
     """The index page: the current reports in the pipeline's order with their conclusions, what is in production,
     and a link to the earlier runs' page when there is one.
@@ -200,7 +211,8 @@ def render_index(entries: list[Entry], production: dict[str, Any] | None, histor
         "<code>dvc plots diff main</code> (they open offline); metrics: <code>dvc metrics diff main</code>.</p>"
     )
     subtitle = "The reports of the last run of the pipeline (dvc repro), each with what it concluded."
-    body = page("Pipeline reports", [("Reports", table), ("Deployment", status + more)], subtitle)
+    sections = [("Reports", table), ("Deployment", status + more), ("Production monitoring", MONITORING_SECTION)]
+    body = page("Pipeline reports", sections, subtitle)
     return body.replace("</style>", STYLE + "</style>", 1)
 
 
