@@ -227,7 +227,7 @@ def monitor(
 ) -> list[dict[str, Any]]:
     """Assess the windows due, write their files and the trend page; the verdicts (each with `event_emitted`)."""
     settings = MonitoringSettings.from_params(params, workspace)
-    location = params.get("deploy.store", str)
+    location = params.get("deploy.store", str, "data/model_store")
     store = store_from_params(params, store=location if "://" in location else str(workspace / location))
     if checked_production(store) is None:
         log.warning("%s: no model in production, nothing to monitor", store.location)
