@@ -1,0 +1,157 @@
+"""Calibrated per-column verdicts: is the current window's score outside what the reference itself shows?
+
+A window of a month never looks like a whole reference of clustered data (weather, calendar, traffic): every
+fixed threshold on a drift score cries wolf on such data. So each column's score (PSI against the reference) is
+compared with the same score of windows of the SAME size cut from the reference, each measured against the rest of
+the reference:
+- contiguous windows, evenly spaced over the reference in time order (random samples would understate the spread
+  of clustered data);
+- for seasonal data, the windows of earlier years' same season, where the reference holds them.
+A column is outside the reference when its score exceeds the largest reference window's score by more than a
+margin. It drifts when it is outside AND the books' rule holds (KS p < 0.05 with statistic > 0.1; for a categorical
+column, the chi-squared p-value and the total variation distance). Pure functions, deterministic, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tasks.drift_stats import psi
+
+
+@dataclass(frozen=True)
+class ReferenceWindows:
+    """Where the calibration windows start (row positions in time order), their size, and how many of them are
+    earlier years' same season (the last `same_season` starts)."""
+
+    starts: tuple[int, ...]
+    rows: int
+    same_season: int = 0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The spread of a score over the reference windows, and the threshold a current score must exceed."""
+
+    maximum: float
+    p95: float
+    median: float
+    threshold: float
+
+
+def calibration_window_rows(reference_rows: int, window_rows: int) -> int:
+    """Rows per reference window: the current window's size, at most half the reference (a window must leave a
+    rest to be compared with). Smaller windows vary more, so a capped size only makes the threshold stricter."""
+    if reference_rows < 2:
+        raise ValueError(f"the reference has {reference_rows} row(s); at least 2 are needed to cut windows")
+    if window_rows < 1:
+        raise ValueError(f"window_rows must be at least 1, got {window_rows}")
+    return max(1, min(window_rows, reference_rows // 2))
+
+
+def evenly_spaced_starts(reference_rows: int, window_rows: int, count: int) -> tuple[int, ...]:
+    """`count` window starts spread evenly from the reference's first row to its last full window (deduplicated)."""
+    if count < 1:
+        raise ValueError(f"reference_windows must be at least 1, got {count}")
+    last = reference_rows - window_rows
+    return tuple(sorted({int(s) for s in np.round(np.linspace(0, last, count))}))
+
+
+def same_season_starts(
+    reference_times: pd.Series, current_start: pd.Timestamp, window_rows: int, earliest_years: int = 50
+) -> tuple[int, ...]:
+    """Starts of the windows beginning one, two, ... years before the current window, where the reference
+    (sorted by time) holds a full window there."""
+    times = reference_times.to_numpy(dtype="datetime64[ns]")
+    starts: list[int] = []
+    for years in range(1, earliest_years + 1):
+        moment = current_start - pd.DateOffset(years=years)
+        if times.size == 0 or np.datetime64(moment) < times[0]:
+            break
+        start = int(np.searchsorted(times, np.datetime64(moment), side="left"))
+        if start + window_rows <= times.size:
+            starts.append(start)
+    return tuple(starts)
+
+
+def window_scores(codes: np.ndarray, bins: int, windows: ReferenceWindows) -> np.ndarray:
+    """PSI of each reference window against the rest of the reference, from the reference's bin codes in time order
+    (0..bins-1)."""
+    total = np.bincount(codes, minlength=bins)
+    scores = np.empty(len(windows.starts))
+    for i, start in enumerate(windows.starts):
+        inside = np.bincount(codes[start : start + windows.rows], minlength=bins)
+        scores[i] = psi(total - inside, inside)
+    return scores
+
+
+def calibrate(scores: np.ndarray, margin: float) -> Calibration:
+    """Threshold = the largest reference window's score times (1 + margin)."""
+    maximum = float(scores.max())
+    return Calibration(
+        maximum=maximum,
+        p95=float(np.quantile(scores, 0.95)),
+        median=float(np.median(scores)),
+        threshold=maximum * (1.0 + margin),
+    )
+
+
+@dataclass(frozen=True)
+class ColumnVerdict:
+    outside_reference: bool
+    books_rule: bool
+    drifted: bool
+    why: str
+
+
+def column_verdict(
+    score: float,
+    calibration: Calibration,
+    statistic: float,
+    p_value: float,
+    *,
+    test: str,
+    max_p: float,
+    min_statistic: float,
+    expected_to_change: bool,
+    weight: float,
+) -> ColumnVerdict:
+    """Combine the calibrated score and the books' rule into one column's verdict, with the reason in words.
+
+    `test` names the statistic ("KS" or "total variation with chi2 p"). An expected-to-change column, or one of
+    weight 0, is measured and explained but never drifts (it cannot flip the verdict).
+    """
+    outside = bool(score > calibration.threshold)
+    books = bool(np.isfinite(p_value) and p_value < max_p and statistic > min_statistic)
+    where = (
+        f"PSI {score:.4g} {'above' if outside else 'within'} the reference windows' spread "
+        f"(max {calibration.maximum:.4g}, threshold {calibration.threshold:.4g})"
+    )
+    rule = (
+        f"{test} statistic {statistic:.3g} with p {p_value:.3g} "
+        f"{'meets' if books else 'does not meet'} the books' rule (p < {max_p:g} and statistic > {min_statistic:g})"
+    )
+    drifted = outside and books
+    if expected_to_change:
+        why = f"expected to change: not counted ({where}; {rule})"
+        drifted = False
+    elif weight <= 0:
+        why = f"weight 0: not counted ({where}; {rule})"
+        drifted = False
+    elif drifted:
+        why = f"drifted: {where}, and {rule}"
+    elif outside:
+        why = f"no drift: {where}, but {rule}"
+    else:
+        why = f"no drift: {where}"
+    return ColumnVerdict(outside, books, drifted, why)
+
+
+def weighted_share(drifted: Sequence[str], weights: dict[str, float]) -> float:
+    """Weight of the drifted columns over the weight of all counted columns (0 when none count)."""
+    total = sum(weights.values())
+    return float(sum(weights[c] for c in drifted) / total) if total > 0 else 0.0
