@@ -3,7 +3,8 @@
 Files, under `monitoring.reports` (default reports/monitoring/, git-ignored and outside DVC, like the model store):
 - `windows/<model>-v<version>-<window id>.json`: the window's verdict (per-column scores, thresholds, signals fired
   and why). No clock time in it: a re-run of the same window on the same data writes the same bytes.
-- `history.parquet`: one row per window x signal (`data_drift`, `prediction_drift`, `performance`): the score,
+- `history.parquet`: one row per window x signal (`data_drift`, `adversarial`, `prediction_drift`, `performance`):
+  the score,
   its threshold, whether it fired. A re-run of a window replaces that window's rows, never duplicates them.
 """
 

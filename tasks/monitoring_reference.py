@@ -31,13 +31,17 @@ WORKSPACE_TRAINING_DATA = Path("data/features/train.parquet")
 
 @dataclass
 class Reference:
-    """The production version, its card and its training data (the columns monitoring compares)."""
+    """The production version, its card and its training data (the columns monitoring compares), in time order."""
 
     model: str
     version: int
     card: dict[str, Any]
     frame: pd.DataFrame
     found_at: str  # where the training data was read from, for the report
+
+    def __post_init__(self) -> None:
+        if self.time_column:  # the drift engine cuts its calibration windows from the reference in arrival order
+            self.frame = self.frame.sort_values(self.time_column, kind="stable").reset_index(drop=True)
 
     @property
     def task(self) -> str:

@@ -21,6 +21,7 @@ from tasks.report_html import page, table
 
 SIGNAL_TITLES = {
     "data_drift": "Data drift (weighted share of drifted input columns)",
+    "adversarial": "Adversarial validation (ROC AUC of a classifier telling the window from the training data)",
     "prediction_drift": "Prediction drift (the model's outputs against its outputs on the training data)",
     "performance": "Performance (on the window's rows with ground truth)",
 }

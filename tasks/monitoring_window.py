@@ -58,6 +58,8 @@ class MonitoringSettings:
     min_rows: int = 100
     drift: dict[str, Any] = field(default_factory=dict)  # DriftSettings fields
     performance_floor: dict[str, Any] = field(default_factory=dict)
+    max_worse_pct: float = 50.0
+    reports: str = "reports/monitoring"  # as params.yaml names it (relative to the workspace): the verdict's links
     notify_block: str | None = None
 
     @classmethod
@@ -74,9 +76,11 @@ class MonitoringSettings:
             log_dir=workspace / log_dir,
             ground_truth_dir=workspace / truth if truth else workspace / log_dir / GROUND_TRUTH_DIR,
             out_dir=workspace / params.get("monitoring.reports", str, "reports/monitoring"),
+            reports=params.get("monitoring.reports", str, "reports/monitoring"),
             min_rows=params.get("monitoring.min_rows", int, 100, minimum=1),
             drift=dict(params.get("monitoring.drift", (dict, type(None)), None) or {}),
             performance_floor=dict(params.get("monitoring.performance_floor", (dict, type(None)), None) or {}),
+            max_worse_pct=params.get("monitoring.performance_max_worse_pct", float, 50.0, minimum=0.0),
             notify_block=params.get("monitoring.notify_block", (str, type(None)), None),
         )
 
@@ -97,12 +101,33 @@ def drift_settings(values: dict[str, Any]) -> Any:
     return DriftSettings(**converted)
 
 
-def _first_number(result: dict[str, Any], keys: tuple[str, ...]) -> float | None:
-    for key in keys:
-        value = result.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    return None
+def performance_floor(reference_metrics: dict[str, float], absolute: dict[str, Any], max_worse_pct: float) -> dict:
+    """The worst acceptable value per metric: the stricter of `monitoring.performance_floor` (absolute) and the
+    model's test-time figure made `max_worse_pct` % worse."""
+    from tasks.drift_verdict import PERFORMANCE_METRICS
+    from tasks.metrics import lower_is_better
+
+    known = {name for names in PERFORMANCE_METRICS.values() for name in names}
+    floor: dict[str, float] = {}
+    for name, value in absolute.items():
+        if name not in known or not isinstance(value, int | float) or isinstance(value, bool):
+            raise PipelineError(
+                f"params.yaml: monitoring.performance_floor.{name}: expected a number for one of {sorted(known)}"
+            )
+        floor[name] = float(value)
+    for name, test_value in reference_metrics.items():
+        if name not in known:
+            continue
+        lower = lower_is_better(name)
+        relative = test_value * (1 + max_worse_pct / 100) if lower else test_value * (1 - max_worse_pct / 100)
+        floor[name] = min(floor.get(name, relative), relative) if lower else max(floor.get(name, relative), relative)
+    return floor
+
+
+def _worst_column(result: dict[str, Any]) -> dict[str, Any]:
+    """The output column whose score lies furthest above its threshold (a regression has one, `prediction`)."""
+    columns = list((result.get("columns") or {}).values())
+    return max(columns, key=lambda c: (c.get("score") or 0) - (c.get("threshold") or 0), default={})
 
 
 def assess_window(
@@ -112,51 +137,68 @@ def assess_window(
     bounds: dict[str, str],
     settings: MonitoringSettings,
 ) -> dict[str, Any]:
-    """The verdict of one window: the three signals, which fired and why, and the window's facts.
+    """The verdict of one window: the signals (data drift, adversarial validation, prediction drift, performance),
+    which fired and why, and the window's facts.
 
     `rows` holds the input columns, `prediction` (what was served) and the target where ground truth is known.
+    The reference is in time order; windows cut from it calibrate each column (tasks/drift_verdict.py).
     """
     from tasks.drift_verdict import assess, performance, prediction_drift
 
     engine = drift_settings(settings.drift)
+    time_column = reference.time_column if reference.time_column in rows else None  # a batch with its own times
+    # Both sides as the model sees them: the server takes numbers as float32 and logs those values, so a float64
+    # 0.22 of the training data is 0.2199999988 in the log; compared raw, values would change bins.
+    as_model_sees = {name: "float32" for name in reference.numeric}
     data = assess(
-        reference.frame,
-        rows,
+        reference.frame.astype(as_model_sees),
+        rows.astype(as_model_sees),
         numeric=reference.numeric,
         categorical=reference.categorical,
         settings=engine,
-        time_column=reference.time_column,
+        time_column=time_column,
     )
     served = np.asarray(rows["prediction"].tolist(), dtype=float)
     outputs = prediction_drift(np.asarray(reference_outputs, dtype=float), served, engine)
+    worst_output = _worst_column(outputs)
+    adversarial = data.get("adversarial") or {}
     labelled = rows[rows[reference.target].notna()] if reference.target in rows else rows.iloc[:0]
     signals: dict[str, dict[str, Any]] = {
         "data_drift": {
-            "fired": data["verdict"] == "drift",
-            "score": _first_number(data, ("weighted_drift",)),
-            "threshold": None,
-            "why": "; ".join(str(f) for f in data.get("fired", [])) or "no column outside the reference's own spread",
+            "fired": "data_drift" in data["fired"],
+            "score": data["weighted_drift"],
+            "threshold": engine.min_weighted_drift,
+            "why": "; ".join(f"{c}: {data['columns'][c]['why']}" for c in data["drifted_columns"])
+            or "every column within what the reference's own windows show",
+        },
+        "adversarial": {
+            "fired": "adversarial" in data["fired"],
+            "score": adversarial.get("roc_auc"),
+            "threshold": adversarial.get("threshold"),
+            "why": str(adversarial.get("why", "")),
         },
         "prediction_drift": {
-            "fired": bool(outputs.get("drifted")),
-            "score": _first_number(outputs, ("score", "statistic", "ks_statistic", "distance")),
-            "threshold": _first_number(outputs, ("threshold", "ks_statistic_threshold")),
+            "fired": bool(outputs["drifted"]),
+            "score": worst_output.get("score"),
+            "threshold": worst_output.get("threshold"),
             "why": str(outputs.get("why", "")),
         },
     }
     quality: dict[str, Any] = {"status": "no ground truth yet"}
     if len(labelled):
-        y_true = labelled[reference.target].to_numpy()
+        floor = performance_floor(reference.test_metrics, settings.performance_floor, settings.max_worse_pct)
+        y_true = labelled[reference.target].to_numpy(dtype=float)
         y_pred = np.asarray(labelled["prediction"].tolist(), dtype=float)
-        quality = performance(y_true, y_pred, reference.task, reference.test_metrics, settings.performance_floor)
+        quality = performance(y_true, y_pred, reference.task, reference.test_metrics, floor)
+        primary = next(iter(quality["metrics"]))
         signals["performance"] = {
-            "fired": bool(quality.get("degraded")),
-            "score": _first_number(quality, ("score", "value", "rmse", "roc_auc", "accuracy")),
-            "threshold": _first_number(quality, ("threshold", "floor")),
-            "why": str(quality.get("why", "")),
+            "fired": bool(quality["degraded"]),
+            "score": quality["metrics"][primary],
+            "threshold": floor.get(primary),
+            "why": f"{primary}: {quality['why']}",
         }
     fired = [name for name, signal in signals.items() if signal["fired"]]
-    report = str(settings.out_dir / "windows" / f"{window_stem(reference.model, reference.version, bounds['id'])}.html")
+    report = f"{settings.reports}/windows/{window_stem(reference.model, reference.version, bounds['id'])}.html"
     return {
         "model": reference.model,
         "version": reference.version,

@@ -42,6 +42,7 @@ NEUTRAL_KEYS: dict[str, frozenset[str]] = {
     # Read by the monitoring command (python -m tasks.monitoring_window) and flow, not by a stage.
     "monitoring": frozenset(
         {"window", "min_rows", "log_dir", "ground_truth", "reports", "drift", "performance_floor", "notify_block"}
+        | {"performance_max_worse_pct"}
     ),
     # Read by the Prefect flows (flows/), not by a stage; `dvc repro` ignores it.
     "orchestrate": frozenset({"retries", "retry_delay_s", "timeout_s", "stages", "pools", "lock_wait_s"}),

@@ -7,6 +7,7 @@ weather, three times the riders: data drift and a performance drop)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ import pytest
 
 from tasks.monitoring_history import read_history
 from tasks.params import Params
+from tasks.serving.request_checks import CheckPolicy
 from tests.monitoring.production import TinyProduction, build_tiny_production, deploy_tiny, instances
 from tests.serving.conftest import fast_settings
 from tests.serving.live_server import live_server
@@ -74,7 +76,10 @@ def test_windows_of_production_traffic_are_judged_against_the_versions_training_
     store = deploy_tiny(tiny_production, tmp_path / "store")
     calm = tiny_production.train.sample(WINDOW_ROWS, random_state=0).sort_values("timestamp")
     july = tiny_production.later[tiny_production.later["timestamp"].dt.month == 7].iloc[:WINDOW_ROWS]
-    with live_server(store, fast_settings(tmp_path, log_dir=str(tmp_path / "log"))) as server:
+    settings = fast_settings(tmp_path, log_dir=str(tmp_path / "log"))
+    # summer is far outside the winter it was trained on: answered and logged (warn), not refused, so it is seen
+    settings = replace(settings, options=replace(settings.options, policy=CheckPolicy(out_of_range="warn")))
+    with live_server(store, settings) as server:
         calm_ids = replay(server, calm, tiny_production.inputs, "calm")
         july_ids = replay(server, july, tiny_production.inputs, "july")
     params = monitoring_params(tmp_path)
@@ -100,16 +105,16 @@ def test_windows_of_production_traffic_are_judged_against_the_versions_training_
     assert written["verdict"] == "drift" and written["window"]["from"] <= written["window"]["to"]
     assert "temp" in (reports / "windows/bike_demand-v1-rows-000000300-000000600.html").read_text()
     history = read_history(reports)
-    assert sorted(history["signal"].unique()) == ["data_drift", "performance", "prediction_drift"]
-    assert len(history) == 2 * 3  # two windows x three signals: re-assessing replaced, never duplicated
-    assert (reports / "index.html").read_text().count("<svg") == 3
+    assert sorted(history["signal"].unique()) == ["adversarial", "data_drift", "performance", "prediction_drift"]
+    assert len(history) == 2 * 4  # two windows x four signals: re-assessing replaced, never duplicated
+    assert (reports / "index.html").read_text().count("<svg") == 4
 
     files = {p: p.read_bytes() for p in sorted((reports / "windows").glob("*.json"))}
     assert monitor(params, workspace=tmp_path) == []  # nothing new: no window is due
     again = monitor(params, everything=True, workspace=tmp_path)
     assert [v["verdict"] for v in again] == ["no_drift", "drift"]
     assert {p: p.read_bytes() for p in sorted((reports / "windows").glob("*.json"))} == files  # same bytes
-    assert len(read_history(reports)) == 6
+    assert len(read_history(reports)) == 8
 
 
 def test_a_batch_of_new_data_is_judged_as_one_window_with_the_models_predictions(
