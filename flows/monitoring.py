@@ -31,9 +31,9 @@ from flows.workspace_lock import workspace_lock
 def monitor_production(root: Path) -> list[dict[str, Any]]:
     """The prediction log's windows due (tasks/monitoring_window.py), the drift event emitted per drifted window."""
     from tasks.monitoring_window import monitor
-    from tasks.selection import select
+    from tasks.params import Params
 
-    return monitor(select(root / "params.yaml").params, emit_event=True, workspace=root)
+    return monitor(Params.load(root / "params.yaml"), emit_event=True, workspace=root)
 
 
 def window_summary(verdict: dict[str, Any]) -> dict[str, Any]:

@@ -89,3 +89,43 @@ def deploy_tiny(production: TinyProduction, store_root: Path) -> ModelStore:
 def instances(rows: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
     """Rows as a TF Serving client sends them (JSON numbers and strings)."""
     return json.loads(rows[names].to_json(orient="records"))
+
+
+def replay(server: Any, rows: pd.DataFrame, names: list[str], prefix: str) -> list[str]:
+    """Send `rows` 50 at a time with our own request ids (the ground truth joins on them); the ids sent."""
+    sent = []
+    for first in range(0, len(rows), 50):
+        request_id = f"{prefix}-{first:05d}"
+        answer = server.predict(
+            "bike_demand",
+            {"instances": instances(rows.iloc[first : first + 50], names)},
+            headers={"X-Request-Id": request_id},
+        )
+        assert answer.status == 200, answer.text
+        sent.append(request_id)
+    return sent
+
+
+def deliver_ground_truth(folder: Path, rows: pd.DataFrame, request_ids: list[str], name: str) -> None:
+    """The true counts, keyed as the log keys them: request id and the instance's index in its request."""
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = [(rid, i) for rid in request_ids for i in range(50)][: len(rows)]
+    truth = pd.DataFrame(keys, columns=["request_id", "instance"]).assign(bikers=rows["bikers"].to_numpy())
+    truth.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+def serve_and_replay(
+    store: ModelStore, tmp_path: Path, log_dir: Path, batches: dict[str, pd.DataFrame], names: list[str]
+) -> dict[str, list[str]]:
+    """The real server over `store` (out-of-range values answered and logged, not refused: summer is far outside the
+    winter the tiny model learnt from), each batch replayed in order; the request ids sent per batch."""
+    from dataclasses import replace
+
+    from tasks.serving.request_checks import CheckPolicy
+    from tests.serving.conftest import fast_settings
+    from tests.serving.live_server import live_server
+
+    settings = fast_settings(tmp_path, log_dir=str(log_dir))
+    settings = replace(settings, options=replace(settings.options, policy=CheckPolicy(out_of_range="warn")))
+    with live_server(store, settings) as server:
+        return {name: replay(server, rows, names, name) for name, rows in batches.items()}

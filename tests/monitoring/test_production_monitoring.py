@@ -7,18 +7,19 @@ weather, three times the riders: data drift and a performance drop)."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from tasks.monitoring_history import read_history
 from tasks.params import Params
-from tasks.serving.request_checks import CheckPolicy
-from tests.monitoring.production import TinyProduction, build_tiny_production, deploy_tiny, instances
-from tests.serving.conftest import fast_settings
-from tests.serving.live_server import live_server
+from tests.monitoring.production import (
+    TinyProduction,
+    build_tiny_production,
+    deliver_ground_truth,
+    deploy_tiny,
+    serve_and_replay,
+)
 
 pytestmark = pytest.mark.timeout(600)
 WINDOW_ROWS = 300
@@ -45,29 +46,6 @@ def monitoring_params(root: Path) -> Params:
     )
 
 
-def replay(server, rows: pd.DataFrame, names: list[str], prefix: str) -> list[str]:
-    """Send `rows` 50 at a time with our own request ids (the ground truth joins on them); the ids sent."""
-    sent = []
-    for first in range(0, len(rows), 50):
-        request_id = f"{prefix}-{first:05d}"
-        answer = server.predict(
-            "bike_demand",
-            {"instances": instances(rows.iloc[first : first + 50], names)},
-            headers={"X-Request-Id": request_id},
-        )
-        assert answer.status == 200, answer.text
-        sent.append(request_id)
-    return sent
-
-
-def deliver_ground_truth(folder: Path, rows: pd.DataFrame, request_ids: list[str], name: str) -> None:
-    """The true counts, keyed as the log keys them: request id and the instance's index in its request."""
-    folder.mkdir(parents=True, exist_ok=True)
-    keys = [(rid, i) for rid in request_ids for i in range(50)][: len(rows)]
-    truth = pd.DataFrame(keys, columns=["request_id", "instance"]).assign(bikers=rows["bikers"].to_numpy())
-    truth.to_parquet(folder / f"{name}.parquet", index=False)
-
-
 def test_windows_of_production_traffic_are_judged_against_the_versions_training_data(
     tiny_production: TinyProduction, tmp_path: Path
 ) -> None:
@@ -76,12 +54,8 @@ def test_windows_of_production_traffic_are_judged_against_the_versions_training_
     store = deploy_tiny(tiny_production, tmp_path / "store")
     calm = tiny_production.train.sample(WINDOW_ROWS, random_state=0).sort_values("timestamp")
     july = tiny_production.later[tiny_production.later["timestamp"].dt.month == 7].iloc[:WINDOW_ROWS]
-    settings = fast_settings(tmp_path, log_dir=str(tmp_path / "log"))
-    # summer is far outside the winter it was trained on: answered and logged (warn), not refused, so it is seen
-    settings = replace(settings, options=replace(settings.options, policy=CheckPolicy(out_of_range="warn")))
-    with live_server(store, settings) as server:
-        calm_ids = replay(server, calm, tiny_production.inputs, "calm")
-        july_ids = replay(server, july, tiny_production.inputs, "july")
+    sent = serve_and_replay(store, tmp_path, tmp_path / "log", {"calm": calm, "july": july}, tiny_production.inputs)
+    calm_ids, july_ids = sent["calm"], sent["july"]
     params = monitoring_params(tmp_path)
 
     before_truth = monitor(params, workspace=tmp_path)

@@ -1,0 +1,67 @@
+"""The monitoring flow on a real Prefect server: production's windows judged, one drift event per drifted window
+with the payload retraining needs, beside the monitor stage of the small DAG (workspace.py)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.monitoring.production import TinyProduction, build_tiny_production, deploy_tiny, serve_and_replay
+from tests.orchestration.conftest import PrefectServer
+from tests.orchestration.workspace import small_dag_workspace
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def tiny_production(tmp_path_factory: pytest.TempPathFactory) -> TinyProduction:
+    return build_tiny_production(tmp_path_factory.mktemp("tiny-production"))
+
+
+def drift_events(api_url: str, model: str, expected: int, timeout_s: float = 60) -> list[dict]:
+    """The drift events the server recorded for `model` (events are stored a moment after they are emitted)."""
+    names = {"name": ["trainline.drift.detected"]}
+    body = {"filter": {"event": names, "any_resource": {"id": [f"trainline.model.{model}"]}}}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = httpx.post(f"{api_url}/events/filter", json={**body, "limit": 50}, timeout=30)
+        answer.raise_for_status()
+        events = answer.json()["events"]
+        if len(events) >= expected or time.monotonic() > deadline:
+            return events
+        time.sleep(1)
+
+
+def test_monitoring_flow_emits_one_drift_event_per_drifted_production_window(
+    prefect_server: PrefectServer, tiny_production: TinyProduction, tmp_path: Path
+) -> None:
+    from flows.monitoring import monitoring_pipeline
+    from flows.training import training_pipeline
+
+    workspace = small_dag_workspace(tmp_path / "ws")
+    training_pipeline(repo=str(workspace))  # the small DAG's outputs, which its monitor stage reads
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["monitoring"] = {"window": {"size": 300, "step": 300}, "min_rows": 100}
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    store = deploy_tiny(tiny_production, workspace / "data/model_store")
+    calm = tiny_production.train.sample(300, random_state=1).sort_values("timestamp")
+    july = tiny_production.later[tiny_production.later["timestamp"].dt.month == 7].iloc[:300]
+    batches = {"calm": calm, "july": july}
+    serve_and_replay(store, tmp_path, workspace / "data/prediction_log", batches, tiny_production.inputs)
+
+    result = monitoring_pipeline(repo=str(workspace))
+
+    windows = result["production"]
+    assert [(w["verdict"], w["event_emitted"]) for w in windows] == [("no_drift", False), ("drift", True)], windows
+    assert result["ran"] is False and result["drift_event"] is False  # the DAG's monitor stage: up to date, quiet
+    (event,) = drift_events(prefect_server.api_url, "bike_demand", expected=1)
+    payload = event["payload"]
+    assert payload["model"] == "bike_demand" and payload["version"] == 1
+    assert payload["window"] == windows[1]["window"] and "data_drift" in payload["signals_fired"]
+    assert "temp" in payload["drifted_columns"]
+    assert payload["report"] == "reports/monitoring/windows/bike_demand-v1-rows-000000300-000000600.html"
+    assert (workspace / payload["report"]).is_file()
