@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tasks.retraining_window import advance_as_of
@@ -24,6 +25,7 @@ def test_moves_as_of_in_the_problem_params_file_that_sets_it(tmp_path: Path) -> 
     assert (tmp_path / "params.yaml").read_bytes() == root_before
 
 
+@pytest.mark.timeout(60)
 def test_a_production_windows_utc_end_moves_as_of_to_that_moment_without_a_zone() -> None:
     import pandas as pd
 
