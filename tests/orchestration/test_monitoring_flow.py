@@ -3,8 +3,12 @@ with the payload retraining needs, beside the monitor stage of the small DAG (wo
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -65,3 +69,46 @@ def test_monitoring_flow_emits_one_drift_event_per_drifted_production_window(
     assert "temp" in payload["drifted_columns"]
     assert payload["report"] == "reports/monitoring/windows/bike_demand-v1-rows-000000300-000000600.html"
     assert (workspace / payload["report"]).is_file()
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        _Hook.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_drift_verdict_is_sent_through_the_notification_block_the_user_names(prefect_server: PrefectServer) -> None:
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+
+    from tasks.drift_alert import notify
+
+    hook = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{hook.server_address[1]}/alerts"
+        block = CustomWebhookNotificationBlock(name="ops", url=url, json_data={"text": "{{subject}}: {{body}}"})
+        block.save("monitoring-test-ops", overwrite=True)
+        verdict = {
+            "verdict": "drift",
+            "model": "bike_demand",
+            "version": 3,
+            "signals_fired": ["performance"],
+            "window": {"id": "w", "from": "2026-11-01", "to": "2026-11-08"},
+            "data_drift": {"drifted_columns": []},
+            "report": "reports/monitoring/windows/bike_demand-v3-w.html",
+        }
+        assert notify("custom-webhook/monitoring-test-ops", verdict) is True
+        assert notify("custom-webhook/monitoring-test-ops", {**verdict, "verdict": "no_drift"}) is False
+        assert notify("custom-webhook/no-such-block", verdict) is False  # logged, never raised
+    finally:
+        hook.shutdown()
+    (message,) = _Hook.received
+    assert message["text"].startswith("trainline: drift on bike_demand: bike_demand v3: drift in window 2026-11-01")
+    assert "bike_demand-v3-w.html" in message["text"]
