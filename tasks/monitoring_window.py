@@ -190,12 +190,15 @@ def assess_window(
         y_true = labelled[reference.target].to_numpy(dtype=float)
         y_pred = np.asarray(labelled["prediction"].tolist(), dtype=float)
         quality = performance(y_true, y_pred, reference.task, reference.test_metrics, floor)
-        primary = next(iter(quality["metrics"]))
+        # the metric drawn in the trend: the first one past its floor, else the task's first (RMSE, accuracy)
+        breached = [m for m in quality["metrics"] if any(b.startswith(f"{m} ") for b in quality["breaches"])]
+        shown = (breached or list(quality["metrics"]))[0]
         signals["performance"] = {
             "fired": bool(quality["degraded"]),
-            "score": quality["metrics"][primary],
-            "threshold": floor.get(primary),
-            "why": f"{primary}: {quality['why']}",
+            "score": quality["metrics"][shown],
+            "threshold": floor.get(shown),
+            "metric": shown,
+            "why": quality["why"],
         }
     fired = [name for name, signal in signals.items() if signal["fired"]]
     report = f"{settings.reports}/windows/{window_stem(reference.model, reference.version, bounds['id'])}.html"
