@@ -14,6 +14,7 @@ column, the chi-squared p-value and the total variation distance). Pure function
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -80,13 +81,15 @@ def same_season_starts(
 
 def window_scores(codes: np.ndarray, bins: int, windows: ReferenceWindows) -> np.ndarray:
     """PSI of each reference window against the rest of the reference, from the reference's bin codes in time order
-    (0..bins-1)."""
-    total = np.bincount(codes, minlength=bins)
-    scores = np.empty(len(windows.starts))
-    for i, start in enumerate(windows.starts):
-        inside = np.bincount(codes[start : start + windows.rows], minlength=bins)
-        scores[i] = psi(total - inside, inside)
-    return scores
+    (0..bins-1). Overlapping windows share their counts: the rows are counted once, in the blocks between window
+    boundaries."""
+    starts = np.asarray(windows.starts, dtype=np.int64)
+    bounds = np.unique(np.concatenate([[0, codes.size], starts, starts + windows.rows]))
+    blocks = [np.bincount(codes[lo:hi], minlength=bins) for lo, hi in itertools.pairwise(bounds)]
+    cumulative = np.vstack([np.zeros(bins, dtype=np.int64), np.cumsum(blocks, axis=0)])
+    total = cumulative[-1]
+    first, last = np.searchsorted(bounds, starts), np.searchsorted(bounds, starts + windows.rows)
+    return np.array([psi(total - inside, inside) for inside in cumulative[last] - cumulative[first]])
 
 
 def calibrate(scores: np.ndarray, margin: float) -> Calibration:

@@ -239,11 +239,17 @@ def _reference_windows(
     return ReferenceWindows(starts + seasonal, rows, len(seasonal))
 
 
-def _run_parallel(jobs: Sequence[Callable[[], Any]], workers: int) -> list[Any]:
-    if workers <= 1 or len(jobs) <= 1:
-        return [job() for job in jobs]
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # numpy's sorts and searches release the GIL
-        return list(pool.map(lambda job: job(), jobs))
+def _beside(side_job: Callable[[], Any] | None, main_job: Callable[[], Any], workers: int) -> tuple[Any, Any]:
+    """(side_job(), main_job()), the side job in a second thread when `workers` > 1 (numpy's sorts and searches
+    and scikit-learn's tree building release the GIL, so two cores both work)."""
+    if side_job is None:
+        return None, main_job()
+    if workers <= 1:
+        return side_job(), main_job()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(side_job)
+        main = main_job()
+        return future.result(), main
 
 
 def assess(
@@ -297,11 +303,12 @@ def assess(
         return lambda: _numeric_column(ref, cur, windows)
 
     learnt = [c for c in columns if c not in expected]
-    jobs: list[Callable[[], Any]] = [measure(c) for c in columns]
+    side = None
     if settings.adversarial_rows and learnt:
-        jobs.insert(0, lambda: _adversarial(encoded, learnt, windows, settings))
-    results = _run_parallel(jobs, settings.workers)
-    adversarial_result = results.pop(0) if len(results) > len(columns) else _adversarial_off(settings, learnt)
+        side = lambda: _adversarial(encoded, learnt, windows, settings)  # noqa: E731
+    adversarial_result, results = _beside(side, lambda: [measure(c)() for c in columns], settings.workers)
+    if adversarial_result is None:
+        adversarial_result = _adversarial_off(settings, learnt)
 
     report: dict[str, dict[str, Any]] = {}
     for column, measured in zip(columns, results, strict=True):
@@ -388,11 +395,12 @@ def _adversarial(
         _matrix(encoded, columns, 0, ref_rows), _matrix(encoded, columns, 1, cur_rows), columns, seed=settings.seed
     )
     # The same classifier on reference windows against the rest of the reference: how separable the reference's
-    # own windows are (clustered data: very).
+    # own windows are (clustered data: very). Only needed when the books' threshold is passed.
     calibration_size = max(adversarial.FOLDS, min(size, settings.adversarial_rows // 4, windows.rows))
-    picks = np.unique(np.round(np.linspace(0, len(windows.starts) - 1, settings.adversarial_reference_windows)))
+    count = settings.adversarial_reference_windows if found["roc_auc"] > settings.adversarial_auc else 0
+    picks = np.unique(np.round(np.linspace(0, len(windows.starts) - 1, count))).astype(int) if count else []
     reference_auc = []
-    for pick in picks.astype(int) if settings.adversarial_reference_windows else []:
+    for pick in picks:
         start = windows.starts[pick]
         rest = reference_rows - windows.rows
         if min(rest, windows.rows) < adversarial.FOLDS:
@@ -417,14 +425,14 @@ def _adversarial(
     if drifted:
         why = f"ROC AUC {auc:.3f} > threshold {threshold:.3f}: the rows are told apart, mostly by {names}"
     else:
-        why = f"ROC AUC {auc:.3f} <= threshold {threshold:.3f} (books: {settings.adversarial_auc:g}; reference "
-        why += f"windows reach {reference_max:.3f})"
+        why = f"ROC AUC {auc:.3f} <= threshold {threshold:.3f} (books: {settings.adversarial_auc:g}"
+        why += f"; reference windows reach {reference_max:.3f})" if reference_auc else ")"
     return {
         "roc_auc": auc,
         "threshold": threshold,
         "drifted": drifted,
         "top_columns": found["top_columns"],
-        "reference_auc": {"max": reference_max, "windows": len(reference_auc)},
+        "reference_auc": {"max": reference_max if reference_auc else None, "windows": len(reference_auc)},
         "rows_each": found["rows_each"],
         "why": why,
     }
