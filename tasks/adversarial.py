@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 FOLDS = 3
-TREE_SETTINGS: dict[str, Any] = {"max_iter": 30, "learning_rate": 0.2, "max_leaf_nodes": 15, "early_stopping": False}
+TREE_SETTINGS: dict[str, Any] = {"max_iter": 20, "learning_rate": 0.3, "max_depth": 4, "early_stopping": False}
 MIN_IMPORTANCE = 0.005  # AUC points a column must carry to be named as driving the separation
 TOP_COLUMNS = 5
 EXPLAIN_FROM_AUC = 0.6  # below this nothing separates the two sides: no column to name
