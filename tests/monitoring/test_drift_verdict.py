@@ -226,3 +226,38 @@ def test_column_verdicts_match_scipy_on_the_whole_unsampled_data() -> None:
         assert reported["books_rule"] is books
         assert reported["drifted"] is (books and reported["score"] > reported["threshold"])
     assert found["drifted_columns"] == ["smooth"]
+
+
+def test_reference_window_scores_equal_direct_computation() -> None:
+    from tasks import drift_calibration as calibration
+    from tasks import drift_stats
+
+    rng = np.random.default_rng(5)
+    values = np.r_[rng.normal(0, 1, 700), rng.normal(2, 3, 300)]
+    values[::37] = np.nan
+    windows = calibration.ReferenceWindows(calibration.evenly_spaced_starts(values.size, 120, 4), 120)
+    assert len(windows.starts) == 16  # enough windows to overlap by half, though 4 were asked for
+    prepared = drift_stats.numeric_reference(values)
+    codes = drift_stats.bin_codes(values, prepared.edges)
+    bins = prepared.edges.size + 2
+    center, scale = float(np.nanmean(values)), float(np.nanstd(values))
+    psi = calibration.window_scores(codes, bins, windows)
+    moments = calibration.moment_window_scores(values, windows, center, scale)
+    for i, start in enumerate(windows.starts):
+        inside = np.zeros(values.size, dtype=bool)
+        inside[start : start + 120] = True
+        counts_in = np.bincount(codes[inside], minlength=bins)
+        counts_out = np.bincount(codes[~inside], minlength=bins)
+        assert psi[i] == pytest.approx(drift_stats.psi(counts_out, counts_in))
+        window, rest = values[inside], values[~inside]
+        shift = abs(np.nanmean(window) - np.nanmean(rest)) / scale
+        assert moments["mean_shift"][i] == pytest.approx(shift, rel=1e-9)
+        assert moments["std_ratio"][i] == pytest.approx(abs(np.log(np.nanstd(window) / np.nanstd(rest))), rel=1e-6)
+
+
+def test_rescaled_column_in_a_short_window_is_flagged_by_its_spread() -> None:
+    reference = table(5000, seed=0)
+    current = reference.iloc[1000:1200].assign(a=lambda f: f.a * 2.0)
+    found = judge(reference, current)
+    assert found["drifted_columns"] == ["a"]
+    assert "spread change" in found["columns"]["a"]["why"]
