@@ -1,9 +1,10 @@
 """The monitor's verdicts: data drift, prediction drift and performance of one window against a reference.
 
 `assess(reference, current, ...)` is the data-drift verdict. Two signals, each saying why it fired:
-- "data_drift": per column, the current window's PSI against the reference is compared with the PSI of windows of
-  the same size cut from the reference (tasks/drift_calibration.py); a column drifts when it lies outside what the
-  reference itself shows AND the books' rule holds (KS p < 0.05 with statistic > 0.1). Columns declared
+- "data_drift": per column, the current window's scores against the reference (PSI; for numbers also the mean
+  shift and the spread change) are compared with the same scores of windows of the same size cut from the reference
+  (tasks/drift_calibration.py); a column drifts when it lies outside what the reference itself shows AND the books'
+  rule holds (KS p < 0.05 with statistic > 0.1). Columns declared
   expected-to-change (calendar columns) are measured but never counted; columns are weighted (feature importance)
   and the signal fires when the weight of the drifted columns exceeds `min_weighted_drift` (default: any).
 - "adversarial": a classifier telling current rows from reference rows (tasks/adversarial.py); it fires when its
@@ -38,6 +39,8 @@ from tasks.drift_calibration import (
     calibration_window_rows,
     column_verdict,
     evenly_spaced_starts,
+    moment_scores,
+    moment_window_scores,
     same_season_starts,
     weighted_share,
     window_scores,
@@ -195,14 +198,14 @@ def _spread(calibration: Calibration) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class _Column:
-    """One column's measurement: statistics of the current window, and the PSI of every reference window."""
+    """One column's measurement: statistics of the current window, and per score (PSI first) its value for the
+    current window and for every reference window."""
 
     kind: str
     test: str
     statistic: float
     p_value: float
-    score: float
-    reference_scores: np.ndarray
+    scores: dict[str, tuple[float, np.ndarray]]
     details: dict[str, float]
 
 
@@ -210,18 +213,24 @@ def _numeric_column(ref: np.ndarray, cur: np.ndarray, windows: ReferenceWindows)
     reference = drift_stats.numeric_reference(ref)
     found = drift_stats.numeric_statistics(reference, cur)
     codes = drift_stats.bin_codes(ref, reference.edges)
-    scores = window_scores(codes, reference.edges.size + 2, windows)
+    scores = {"psi": (found["psi"], window_scores(codes, reference.edges.size + 2, windows))}
+    if reference.sorted_values.size:
+        center = float(reference.sorted_values.mean())
+        scale = reference.std if reference.std > 0 else 1.0
+        current = moment_scores(reference.std, cur, center, scale)
+        for name, values in moment_window_scores(ref, windows, center, scale).items():
+            scores[name] = (current[name], values)
     details = {"wasserstein_std": found["wasserstein_std"]}
-    return _Column("numeric", "KS", found["ks_statistic"], found["ks_p"], found["psi"], scores, details)
+    return _Column("numeric", "KS", found["ks_statistic"], found["ks_p"], scores, details)
 
 
 def _categorical_column(ref: np.ndarray, cur: np.ndarray, categories: int, windows: ReferenceWindows) -> _Column:
     bins = categories + 1
     found = drift_stats.categorical_statistics(np.bincount(ref, minlength=bins), np.bincount(cur, minlength=bins))
-    scores = window_scores(ref, bins, windows)
+    scores = {"psi": (found["psi"], window_scores(ref, bins, windows))}
     details = {"jensen_shannon": found["jensen_shannon"], "categories": float(categories)}
     test = "total variation (chi2 p)"
-    return _Column("categorical", test, found["total_variation"], found["chi2_p"], found["psi"], scores, details)
+    return _Column("categorical", test, found["total_variation"], found["chi2_p"], scores, details)
 
 
 def _reference_windows(
@@ -239,11 +248,17 @@ def _reference_windows(
     return ReferenceWindows(starts + seasonal, rows, len(seasonal))
 
 
-def _run_parallel(jobs: Sequence[Callable[[], Any]], workers: int) -> list[Any]:
-    if workers <= 1 or len(jobs) <= 1:
-        return [job() for job in jobs]
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # numpy's sorts and searches release the GIL
-        return list(pool.map(lambda job: job(), jobs))
+def _beside(side_job: Callable[[], Any] | None, main_job: Callable[[], Any], workers: int) -> tuple[Any, Any]:
+    """(side_job(), main_job()), the side job in a second thread when `workers` > 1 (numpy's sorts and searches
+    and scikit-learn's tree building release the GIL, so two cores both work)."""
+    if side_job is None:
+        return None, main_job()
+    if workers <= 1:
+        return side_job(), main_job()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(side_job)
+        main = main_job()
+        return future.result(), main
 
 
 def assess(
@@ -259,8 +274,9 @@ def assess(
 
     `reference`: the data the model was trained on, in arrival order (sorted by `time_column` when given);
     `current`: the window to judge. Returns {"verdict": "drift" | "no_drift", "fired": [signals], "columns": {col:
-    {"kind", "test", "ks_statistic", "ks_p", "score", "reference_scores": {"max", "p95", "median"}, "threshold",
-    "outside_reference", "drifted", "expected_to_change", "weight", "why", ...}}, "drifted_columns",
+    {"kind", "test", "ks_statistic", "ks_p", "score" (PSI), "reference_scores": {"max", "p95", "median"} (of PSI),
+    "threshold" (PSI's), "scores": {name: {"value", "threshold", "reference_max"}} (PSI, mean_shift, std_ratio),
+    "outside_reference", "books_rule", "drifted", "expected_to_change", "weight", "why", ...}}, "drifted_columns",
     "weighted_drift", "adversarial": {"roc_auc", "threshold", "drifted", "top_columns", "reference_auc", "why"},
     "reference_rows", "current_rows", "window_rows", "reference_windows", "same_season_windows"}.
     For a categorical column "ks_statistic" is the total variation distance and "ks_p" the chi-squared p-value.
@@ -297,18 +313,20 @@ def assess(
         return lambda: _numeric_column(ref, cur, windows)
 
     learnt = [c for c in columns if c not in expected]
-    jobs: list[Callable[[], Any]] = [measure(c) for c in columns]
+    side = None
     if settings.adversarial_rows and learnt:
-        jobs.insert(0, lambda: _adversarial(encoded, learnt, windows, settings))
-    results = _run_parallel(jobs, settings.workers)
-    adversarial_result = results.pop(0) if len(results) > len(columns) else _adversarial_off(settings, learnt)
+        side = lambda: _adversarial(encoded, learnt, windows, settings)  # noqa: E731
+    adversarial_result, results = _beside(side, lambda: [measure(c)() for c in columns], settings.workers)
+    if adversarial_result is None:
+        adversarial_result = _adversarial_off(settings, learnt)
 
     report: dict[str, dict[str, Any]] = {}
     for column, measured in zip(columns, results, strict=True):
-        calibration = calibrate(measured.reference_scores, settings.margin)
+        calibrated = {
+            name: (value, calibrate(spread, settings.margin)) for name, (value, spread) in measured.scores.items()
+        }
         verdict = column_verdict(
-            measured.score,
-            calibration,
+            calibrated,
             measured.statistic,
             measured.p_value,
             test=measured.test,
@@ -317,14 +335,19 @@ def assess(
             expected_to_change=column in expected,
             weight=weights[column],
         )
+        psi_value, psi_calibration = calibrated["psi"]
         report[column] = {
             "kind": measured.kind,
             "test": measured.test,
             "ks_statistic": measured.statistic,
             "ks_p": measured.p_value,
-            "score": measured.score,
-            "reference_scores": _spread(calibration),
-            "threshold": calibration.threshold,
+            "score": psi_value,
+            "reference_scores": _spread(psi_calibration),
+            "threshold": psi_calibration.threshold,
+            "scores": {
+                name: {"value": value, "threshold": c.threshold, "reference_max": c.maximum}
+                for name, (value, c) in calibrated.items()
+            },
             "outside_reference": verdict.outside_reference,
             "books_rule": verdict.books_rule,
             "drifted": verdict.drifted,
@@ -388,11 +411,13 @@ def _adversarial(
         _matrix(encoded, columns, 0, ref_rows), _matrix(encoded, columns, 1, cur_rows), columns, seed=settings.seed
     )
     # The same classifier on reference windows against the rest of the reference: how separable the reference's
-    # own windows are (clustered data: very).
-    calibration_size = max(adversarial.FOLDS, min(size, settings.adversarial_rows // 4, windows.rows))
-    picks = np.unique(np.round(np.linspace(0, len(windows.starts) - 1, settings.adversarial_reference_windows)))
+    # own windows are (clustered data: very). Only needed when the books' threshold is passed; a smaller sample
+    # (a tenth) keeps it cheap, and it stops at the first window as separable as the current one.
+    calibration_size = max(adversarial.FOLDS, min(size, settings.adversarial_rows // 10, windows.rows))
+    count = settings.adversarial_reference_windows if found["roc_auc"] > settings.adversarial_auc else 0
+    picks = np.unique(np.round(np.linspace(0, len(windows.starts) - 1, count))).astype(int) if count else []
     reference_auc = []
-    for pick in picks.astype(int) if settings.adversarial_reference_windows else []:
+    for pick in picks:
         start = windows.starts[pick]
         rest = reference_rows - windows.rows
         if min(rest, windows.rows) < adversarial.FOLDS:
@@ -409,6 +434,8 @@ def _adversarial(
             explain=False,
         )
         reference_auc.append(window_found["roc_auc"])
+        if window_found["roc_auc"] + ADVERSARIAL_MARGIN >= found["roc_auc"]:
+            break  # the reference's own windows are this separable: decided, no drift
     reference_max = max(reference_auc, default=0.5)
     threshold = max(settings.adversarial_auc, reference_max + ADVERSARIAL_MARGIN)
     auc = found["roc_auc"]
@@ -417,14 +444,14 @@ def _adversarial(
     if drifted:
         why = f"ROC AUC {auc:.3f} > threshold {threshold:.3f}: the rows are told apart, mostly by {names}"
     else:
-        why = f"ROC AUC {auc:.3f} <= threshold {threshold:.3f} (books: {settings.adversarial_auc:g}; reference "
-        why += f"windows reach {reference_max:.3f})"
+        why = f"ROC AUC {auc:.3f} <= threshold {threshold:.3f} (books: {settings.adversarial_auc:g}"
+        why += f"; reference windows reach {reference_max:.3f})" if reference_auc else ")"
     return {
         "roc_auc": auc,
         "threshold": threshold,
         "drifted": drifted,
         "top_columns": found["top_columns"],
-        "reference_auc": {"max": reference_max, "windows": len(reference_auc)},
+        "reference_auc": {"max": reference_max if reference_auc else None, "windows": len(reference_auc)},
         "rows_each": found["rows_each"],
         "why": why,
     }
