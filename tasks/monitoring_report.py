@@ -81,7 +81,12 @@ def window_page(verdict: dict[str, Any]) -> str:
     ]
     data = verdict.get("data_drift") or {}
     sections = [
-        ("Verdict", _verdict_line(verdict) + table(["signal", "fired", "score", "threshold", "why"], signals)),
+        (
+            "Verdict",
+            _verdict_line(verdict)
+            + table(["signal", "fired", "score", "threshold", "why"], signals)
+            + '<p class="muted"><a href="../index.html">Every window, with the trend per signal</a></p>',
+        ),
         ("Data drift per column", _columns_table(data)),
         ("Adversarial validation", _mapping_table(data.get("adversarial") or {})),
         ("Prediction drift", _mapping_table(verdict.get("prediction_drift") or {})),
