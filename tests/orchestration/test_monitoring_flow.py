@@ -7,6 +7,7 @@ import http.server
 import json
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,10 +27,12 @@ def tiny_production(tmp_path_factory: pytest.TempPathFactory) -> TinyProduction:
     return build_tiny_production(tmp_path_factory.mktemp("tiny-production"))
 
 
-def drift_events(api_url: str, model: str, expected: int, timeout_s: float = 60) -> list[dict]:
-    """The drift events the server recorded for `model` (events are stored a moment after they are emitted)."""
+def drift_events(api_url: str, model: str, since: datetime, expected: int, timeout_s: float = 60) -> list[dict]:
+    """The drift events the server recorded for `model` since `since` (other tests of this package emit theirs on
+    the same server; events are stored a moment after they are emitted)."""
     names = {"name": ["trainline.drift.detected"]}
-    body = {"filter": {"event": names, "any_resource": {"id": [f"trainline.model.{model}"]}}}
+    resource = {"id": [f"trainline.model.{model}"]}
+    body = {"filter": {"event": names, "any_resource": resource, "occurred": {"since": since.isoformat()}}}
     deadline = time.monotonic() + timeout_s
     while True:
         answer = httpx.post(f"{api_url}/events/filter", json={**body, "limit": 50}, timeout=30)
@@ -57,12 +60,13 @@ def test_monitoring_flow_emits_one_drift_event_per_drifted_production_window(
     batches = {"calm": calm, "july": july}
     serve_and_replay(store, tmp_path, workspace / "data/prediction_log", batches, tiny_production.inputs)
 
+    since = datetime.now(UTC)
     result = monitoring_pipeline(repo=str(workspace))
 
     windows = result["production"]
     assert [(w["verdict"], w["event_emitted"]) for w in windows] == [("no_drift", False), ("drift", True)], windows
     assert result["ran"] is False and result["drift_event"] is False  # the DAG's monitor stage: up to date, quiet
-    (event,) = drift_events(prefect_server.api_url, "bike_demand", expected=1)
+    (event,) = drift_events(prefect_server.api_url, "bike_demand", since, expected=1)
     payload = event["payload"]
     assert payload["model"] == "bike_demand" and payload["version"] == 1
     assert payload["window"] == windows[1]["window"] and "data_drift" in payload["signals_fired"]
