@@ -22,6 +22,7 @@ ValueError) naming the column or setting.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -477,7 +478,7 @@ def prediction_drift(
         raise DriftInputError(
             f"reference outputs have columns {list(reference.columns)}, current outputs {list(current.columns)}"
         )
-    plain = DriftSettings(**{**settings.__dict__, "adversarial_rows": 0, "expected_to_change": (), "weights": None})
+    plain = dataclasses.replace(settings, adversarial_rows=0, expected_to_change=(), weights=None)
     found = assess(reference, current, numeric=list(reference.columns), categorical=[], settings=plain)
     drifted = found["drifted_columns"]
     why = (
