@@ -22,6 +22,7 @@ ValueError) naming the column or setting.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -206,7 +207,7 @@ class _Column:
     statistic: float
     p_value: float
     scores: dict[str, tuple[float, np.ndarray]]
-    details: dict[str, float]
+    details: dict[str, float | int]
 
 
 def _numeric_column(ref: np.ndarray, cur: np.ndarray, windows: ReferenceWindows) -> _Column:
@@ -228,7 +229,7 @@ def _categorical_column(ref: np.ndarray, cur: np.ndarray, categories: int, windo
     bins = categories + 1
     found = drift_stats.categorical_statistics(np.bincount(ref, minlength=bins), np.bincount(cur, minlength=bins))
     scores = {"psi": (found["psi"], window_scores(ref, bins, windows))}
-    details = {"jensen_shannon": found["jensen_shannon"], "categories": float(categories)}
+    details = {"jensen_shannon": found["jensen_shannon"], "categories": categories}
     test = "total variation (chi2 p)"
     return _Column("categorical", test, found["total_variation"], found["chi2_p"], scores, details)
 
@@ -250,7 +251,7 @@ def _reference_windows(
 
 def _beside(side_job: Callable[[], Any] | None, main_job: Callable[[], Any], workers: int) -> tuple[Any, Any]:
     """(side_job(), main_job()), the side job in a second thread when `workers` > 1 (numpy's sorts and searches
-    and scikit-learn's tree building release the GIL, so two cores both work)."""
+    and scikit-learn's tree building release the GIL for most of their work)."""
     if side_job is None:
         return None, main_job()
     if workers <= 1:
@@ -477,7 +478,7 @@ def prediction_drift(
         raise DriftInputError(
             f"reference outputs have columns {list(reference.columns)}, current outputs {list(current.columns)}"
         )
-    plain = DriftSettings(**{**settings.__dict__, "adversarial_rows": 0, "expected_to_change": (), "weights": None})
+    plain = dataclasses.replace(settings, adversarial_rows=0, expected_to_change=(), weights=None)
     found = assess(reference, current, numeric=list(reference.columns), categorical=[], settings=plain)
     drifted = found["drifted_columns"]
     why = (
