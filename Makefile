@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test test-all lint browser flow prefect-server stack-up stack-status stack-down serve clean
+.PHONY: setup run test test-all lint browser flow prefect-server stack-up stack-status stack-down serve monitor demo clean
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -86,6 +86,16 @@ stack-down:
 
 serve: setup
 	python -m tasks.serving
+
+# Production monitoring: the prediction log's windows against the production version's training data
+# (tasks/monitoring_window.py; reports/monitoring/index.html).
+monitor: setup
+	python -m tasks.monitoring_window
+
+# The closed loop in a temporary copy of this repository (infra/demo.py): stack, train v1, serve, replay later months
+# as traffic, monitoring finds drift, the event retrains, v2 passes the gate and is served. Your working copy is untouched.
+demo: setup
+	python -m infra.demo
 
 clean:
 	rm -rf .venv .tools

@@ -14,6 +14,7 @@ REPORTS = {
     "training-history": ("reports/training/history.png", "loss and metric per epoch"),
     "evaluation-report": ("reports/evaluation/index.html", "candidate vs production vs baselines, the gate"),
     "drift-report": ("reports/monitoring/drift.html", "Evidently drift of the new data against training data"),
+    "production-monitoring": ("reports/monitoring/index.html", "production windows: trend per signal, verdicts"),
     "reports-index": ("reports/index.html", "every report, newest first"),
 }
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-DRIFT_EVENT = "trainline.drift.detected"
+from tasks.drift_alert import DRIFT_EVENT, drift_resource
+
+__all__ = ["DRIFT_EVENT", "MONITOR_STAGE", "drift_payload", "drift_resource", "emit_drift"]
 MONITOR_STAGE = "monitor"  # the stage whose drift.json the event reports; emitted only when it ran
-
-
-def drift_resource(model: str) -> str:
-    return f"trainline.model.{model}"
 
 
 def drift_payload(drift: dict[str, Any]) -> dict[str, Any]:

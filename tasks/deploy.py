@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tasks.artifacts import BLESSING, EXPORT_DIR, MODEL_CARD, RECEIPT, SAVEDMODEL
+from tasks.artifacts import BLESSING, EXPORT_DIR, FEATURES_DIR, MODEL_CARD, RECEIPT, SAVEDMODEL
 from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
-from tasks.lineage import git_revision
+from tasks.lineage import git_revision, sha256_path
 from tasks.model_store import StoreBase, content_fingerprint
 from tasks.production_pointer import checked_production
 from tasks.selection import model_name, select
@@ -83,6 +83,18 @@ def deployment_facts() -> dict[str, Any]:
     return {"deployed_at": datetime.now(UTC).isoformat(timespec="seconds"), "git": git_revision()}
 
 
+def training_data_copy(card: dict[str, Any] | None, features_dir: Path = FEATURES_DIR) -> dict[str, Path]:
+    """The training split to keep beside the version (monitoring's reference, tasks/monitoring_reference.py): the
+    features' train.parquet when its sha256 is the one the card records, else nothing (the card still names it)."""
+    train = features_dir / "train.parquet"
+    expected = (((card or {}).get("lineage") or {}).get("data") or {}).get("train.parquet")
+    if expected and train.is_file() and sha256_path(train) == expected:
+        return {"training_data.parquet": train}
+    if expected:
+        log.warning("%s does not have the model card's hash: the version is stored without its training data", train)
+    return {}
+
+
 def deploy(
     store: StoreBase, export_dir: Path, blessing: dict[str, Any], card: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -107,6 +119,8 @@ def deploy(
             "blessing.json": (json.dumps(blessing, indent=2) + "\n").encode(),
             # when and from which commit: kept in the store, not in the byte-reproducible export
             "deployment.json": (json.dumps(deployment_facts(), indent=2) + "\n").encode(),
+            # the data it was trained on, which monitoring compares production with (the card holds its hash)
+            **training_data_copy(card),
         },
     )
     if current and current["version"] == version:

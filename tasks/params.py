@@ -39,6 +39,11 @@ NEUTRAL_KEYS: dict[str, frozenset[str]] = {
     "deploy": frozenset({"store", "model_name", "s3"}),
     "monitor": frozenset({"drift_share"}),
     "report": frozenset({"keep", "keep_mb"}),
+    # Read by the monitoring command (python -m tasks.monitoring_window) and flow, not by a stage.
+    "monitoring": frozenset(
+        {"window", "min_rows", "log_dir", "ground_truth", "reports", "drift", "performance_floor", "notify_block"}
+        | {"performance_max_worse_pct"}
+    ),
     # Read by the Prefect flows (flows/), not by a stage; `dvc repro` ignores it.
     "orchestrate": frozenset({"retries", "retry_delay_s", "timeout_s", "stages", "pools", "lock_wait_s"}),
     # Read by the model server (python -m tasks.serving), not by a stage; `dvc repro` ignores it.

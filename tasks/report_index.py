@@ -17,10 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from tasks.atomic import write_text
 from tasks.errors import run_stage
 from tasks.lineage import sha256_path
 from tasks.metrics import metric_label
+from tasks.monitoring_report import write_monitoring_index
 from tasks.params import Params
 from tasks.report_html import page
 
@@ -179,6 +182,17 @@ def _rows(entries: list[Entry], with_time: bool) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+# Production monitoring writes its own page outside DVC (tasks/monitoring_report.py): shown here in a frame, so this
+# page stays byte-reproducible whatever this machine's monitoring history holds.
+MONITORING_SECTION = (
+    "<p>The trend of every signal per window of production traffic, and each window's verdict: "
+    '<a href="monitoring/index.html">monitoring/index.html</a> (written by '
+    "<code>python -m tasks.monitoring_window</code> and the monitoring flow; empty until they have run).</p>"
+    '<iframe src="monitoring/index.html" title="production monitoring" '
+    'style="width:100%;height:640px;border:1px solid #ddd"></iframe>'
+)
+
+
 def render_index(entries: list[Entry], production: dict[str, Any] | None, history_href: str | None = None) -> str:
     """The index page: the current reports in the pipeline's order with their conclusions, what is in production,
     and a link to the earlier runs' page when there is one.
@@ -206,7 +220,8 @@ def render_index(entries: list[Entry], production: dict[str, Any] | None, histor
         "<code>dvc plots diff main</code> (they open offline); metrics: <code>dvc metrics diff main</code>.</p>"
     )
     subtitle = "The reports of the last run of the pipeline (dvc repro), each with what it concluded."
-    body = page("Pipeline reports", [("Reports", table), ("Deployment", status + more)], subtitle)
+    sections = [("Reports", table), ("Deployment", status + more), ("Production monitoring", MONITORING_SECTION)]
+    body = page("Pipeline reports", sections, subtitle)
     return body.replace("</style>", STYLE + "</style>", 1)
 
 
@@ -242,6 +257,8 @@ def main() -> None:
     past = history_entries(REPORTS, current)
     # Written on every run, empty or not, so the index (a DVC out) links it whatever this machine's history holds.
     write_text(HISTORY / "index.html", render_history(past))
+    if not (REPORTS / "monitoring" / "index.html").exists():  # the index's frame shows it: never a missing page
+        write_monitoring_index(REPORTS / "monitoring", pd.DataFrame())
     write_text(REPORTS / "index.html", render_index(current, receipt, "history/index.html"))
     log.info("reports/index.html: %s", ", ".join(f"{e.kind} ({e.status})" for e in current) or "no reports yet")
 

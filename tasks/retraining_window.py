@@ -43,6 +43,8 @@ def next_as_of(current: pd.Timestamp, payload: dict[str, Any] | None, window_day
             end = pd.Timestamp(window["to"])
         except (TypeError, ValueError):
             raise PipelineError(f"drift event payload: 'window.to' must be a date, got {window['to']!r}") from None
+        if end.tzinfo is not None:  # production windows are UTC times; as_of is a naive UTC time
+            end = end.tz_convert("UTC").tz_localize(None)
         candidate, rule = end, "end of the drifted window (event payload window.to)"
     else:
         candidate, rule = current + pd.Timedelta(days=window_days), "monitor.window_days after the previous as_of"

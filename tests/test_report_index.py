@@ -64,6 +64,9 @@ def entries(reports: Path) -> list:
 def test_index_links_each_report_in_pipeline_order_with_its_conclusion(reports: Path) -> None:
     page = render_index(entries(reports), {"model": "m", "production_version": 3, "deployed": False})
     links = re.findall(r'<a href="([^"]+)">', page)
+    # the last link is production monitoring's page (outside DVC, written by tasks/monitoring_window.py), also framed
+    assert links.pop() == "monitoring/index.html"
+    assert '<iframe src="monitoring/index.html"' in page
     assert links == ["validation/index.html", "training/history.png", "evaluation/index.html", "monitoring/drift.html"]
     assert "NOT blessed; test RMSE 61.234 vs production 60.000" in page
     assert "51 of 51 checks passed" in page

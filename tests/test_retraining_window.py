@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tasks.retraining_window import advance_as_of
@@ -22,3 +23,14 @@ def test_moves_as_of_in_the_problem_params_file_that_sets_it(tmp_path: Path) -> 
     assert yaml.safe_load(own.read_text())["collect"]["as_of"] == "2011-05-31"
     assert "# comment kept" in own.read_text()
     assert (tmp_path / "params.yaml").read_bytes() == root_before
+
+
+@pytest.mark.timeout(60)
+def test_a_production_windows_utc_end_moves_as_of_to_that_moment_without_a_zone() -> None:
+    import pandas as pd
+
+    from tasks.retraining_window import next_as_of
+
+    payload = {"window": {"id": "rows-000000000-000000720", "to": "2026-11-28T00:20:26.081900+00:00"}}
+    moved, rule = next_as_of(pd.Timestamp("2011-05-01"), payload, 30)
+    assert moved == pd.Timestamp("2026-11-28T00:20:26.081900") and rule.startswith("end of the drifted window")

@@ -1,0 +1,180 @@
+"""The pieces of production monitoring that need no model: windows, the log reader and ground truth, the history,
+the reference lookup through the model card, and deploy keeping the training data beside the version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tasks.deploy import training_data_copy
+from tasks.errors import PipelineError
+from tasks.model_store import ModelStore
+from tasks.monitoring_history import read_history, record_windows, write_verdict
+from tasks.monitoring_reference import version_reference
+from tasks.monitoring_report import monitoring_index
+from tasks.monitoring_windows import cut_windows, parse_rule
+from tasks.prediction_log_reader import join_ground_truth, read_ground_truth, read_prediction_log
+from tasks.serving.prediction_log import LoggedRequest, PredictionLog
+from tests.tiny_export import write_tiny_export
+
+pytestmark = pytest.mark.timeout(120)
+START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
+
+
+def write_log(folder: Path, times: list[datetime], version: int = 1) -> None:
+    """Real log files written by the server's writer: one request of two instances per time."""
+    writer = PredictionLog(str(folder), flush_rows=10_000, flush_s=60).start()
+    for i, moment in enumerate(times):
+        writer.record(
+            LoggedRequest(
+                f"req-{i}",
+                moment,
+                "bike_demand",
+                version,
+                {"temp": np.array([0.1 * i, 0.2]), "weathersit": np.array(["clear", "cloudy/misty"])},
+                np.array([[float(i)], [2.0 * i]]),
+            )
+        )
+    writer.close()
+
+
+def test_log_reader_expands_inputs_and_joins_ground_truth_on_request_id_and_instance(tmp_path: Path) -> None:
+    write_log(tmp_path / "log", [START + timedelta(hours=h) for h in range(3)])
+    truth_dir = tmp_path / "log/ground_truth"
+    truth_dir.mkdir()
+    pd.DataFrame({"request_id": ["req-1", "req-2"], "instance": [1, 0], "bikers": [7, 9]}).to_parquet(
+        truth_dir / "batch-1.parquet"
+    )
+
+    logged = read_prediction_log(tmp_path / "log", "bike_demand")
+    joined = join_ground_truth(logged, read_ground_truth(truth_dir, "bikers"), "bikers")
+
+    assert list(joined["request_id"]) == ["req-0", "req-0", "req-1", "req-1", "req-2", "req-2"]
+    assert list(joined["prediction"]) == [0.0, 0.0, 1.0, 2.0, 2.0, 4.0]
+    assert list(joined["weathersit"]) == ["clear", "cloudy/misty"] * 3
+    assert joined["bikers"].tolist()[2:5] == [pytest.approx(np.nan, nan_ok=True), 7, 9]
+
+
+def test_ground_truth_without_the_target_column_is_refused_naming_file_and_column(tmp_path: Path) -> None:
+    tmp_path.joinpath("gt").mkdir()
+    pd.DataFrame({"request_id": ["a"], "instance": [0], "count": [3]}).to_parquet(tmp_path / "gt/late.parquet")
+    with pytest.raises(PipelineError, match=r"late\.parquet.*missing \['bikers'\]"):
+        read_ground_truth(tmp_path / "gt", "bikers")
+
+
+def test_row_windows_are_complete_only_and_stable_as_the_log_grows(tmp_path: Path) -> None:
+    write_log(tmp_path / "log", [START + timedelta(minutes=m) for m in range(10)])  # 20 rows
+    logged = read_prediction_log(tmp_path / "log")
+    windows = cut_windows(logged, parse_rule({"size": 8, "step": 4}))
+    assert [w.id for w in windows] == [
+        "rows-000000000-000000008",
+        "rows-000000004-000000012",
+        "rows-000000008-000000016",
+        "rows-000000012-000000020",
+    ]
+    assert all(len(w.rows) == 8 for w in windows)
+    assert windows[0].start == "2026-11-02T00:00:00+00:00"
+
+
+def test_time_windows_are_aligned_and_only_those_that_ended_are_cut(tmp_path: Path) -> None:
+    write_log(tmp_path / "log", [START + timedelta(hours=h) for h in range(0, 24 * 9, 6)])
+    logged = read_prediction_log(tmp_path / "log")
+    windows = cut_windows(logged, parse_rule({"size": "7d"}), now=START + timedelta(days=9))
+    # weeks from the Unix epoch (a Thursday): 2026-10-29 .. 11-05 and 11-05 .. 11-12 (not ended on 11-11)
+    assert [w.bounds()["id"] for w in windows] == ["20261029T000000Z-20261105T000000Z"]
+    assert windows[0].bounds()["to"] == "2026-11-05T00:00:00+00:00"
+    assert len(windows[0].rows) == 2 * 12  # Monday to Wednesday, four requests a day
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("7d", "expected a mapping with 'size'"),
+        ({"size": "7 days"}, r"monitoring.window.size: expected a duration"),
+        ({"size": "7d", "step": 100}, "both be durations or both be row counts"),
+        ({"size": 0}, "at least 1"),
+        ({"size": "1d", "every": "1d"}, r"unknown key\(s\) \['every'\]"),
+    ],
+)
+def test_bad_window_settings_name_the_key_and_what_was_expected(setting: object, message: str) -> None:
+    with pytest.raises(PipelineError, match=message):
+        parse_rule(setting)
+
+
+def verdict(window_id: str, score: float, fired: bool) -> dict:
+    return {
+        "model": "bike_demand",
+        "version": 1,
+        "window": {"id": window_id, "from": f"{window_id}-from", "to": f"{window_id}-to"},
+        "rows": 500,
+        "labelled_rows": 0,
+        "verdict": "drift" if fired else "no_drift",
+        "signals_fired": ["data_drift"] if fired else [],
+        "signals": {
+            "data_drift": {"fired": fired, "score": score, "threshold": 0.3, "why": "temp"},
+            "performance": {"fired": False, "score": None, "threshold": None, "why": "no ground truth"},
+        },
+    }
+
+
+def test_rerunning_a_window_replaces_its_history_rows_and_writes_the_same_json_bytes(tmp_path: Path) -> None:
+    first = write_verdict(tmp_path, verdict("w1", 0.1234567891, False))
+    before = first.read_bytes()
+    record_windows(tmp_path, [verdict("w1", 0.1234567891, False), verdict("w2", 0.8, True)])
+    record_windows(tmp_path, [verdict("w1", 0.1234567891, False)])  # the same window again
+
+    history = read_history(tmp_path)
+    assert write_verdict(tmp_path, verdict("w1", 0.1234567891, False)).read_bytes() == before
+    assert json.loads(before)["signals"]["data_drift"]["score"] == 0.123457
+    assert sorted(history["window_id"]) == ["w1", "w2"]  # one row per window x measured signal, no duplicate
+    assert history.set_index("window_id")["fired"].to_dict() == {"w1": False, "w2": True}
+    page = monitoring_index(history)
+    assert page.count("<svg") == 1 and 'href="windows/bike_demand-v1-w2.html"' in page
+    assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")  # offline
+
+
+def store_with_card(tmp_path: Path, card: dict, training: bytes | None) -> ModelStore:
+    store = ModelStore(tmp_path / "store", "bike_demand")
+    export = write_tiny_export(tmp_path / "export", b"monitoring", json.dumps(card))
+    extra: dict = {"model_card.json": export / "model_card.json"}
+    if training is not None:
+        extra["training_data.parquet"] = training
+    store.add_version(export / "savedmodel", extra)
+    return store
+
+
+def training_bytes(tmp_path: Path) -> bytes:
+    pd.DataFrame({"temp": [0.1, 0.2], "bikers": [3, 4]}).to_parquet(tmp_path / "train.parquet")
+    return (tmp_path / "train.parquet").read_bytes()
+
+
+def test_reference_is_the_training_data_the_card_names_by_hash(tmp_path: Path) -> None:
+    data = training_bytes(tmp_path)
+    card = {"task": "regression", "lineage": {"data": {"train.parquet": hashlib.sha256(data).hexdigest()}}}
+    reference = version_reference(store_with_card(tmp_path, card, data), 1, tmp_path)
+    assert reference.frame["temp"].tolist() == [0.1, 0.2] and reference.found_at == "1/assets.extra"
+
+
+def test_stored_training_data_that_differs_from_the_cards_hash_is_refused(tmp_path: Path) -> None:
+    card = {"lineage": {"data": {"train.parquet": "0" * 64}}}
+    with pytest.raises(PipelineError, match="changed after deploy"):
+        version_reference(store_with_card(tmp_path, card, training_bytes(tmp_path)), 1, tmp_path)
+
+
+def test_a_version_without_its_training_data_is_refused_with_how_to_repair(tmp_path: Path) -> None:
+    card = {"lineage": {"data": {"train.parquet": "ab" * 32}}}
+    with pytest.raises(PipelineError, match=r"version 1 .*neither stored with it.*re-deploy"):
+        version_reference(store_with_card(tmp_path, card, None), 1, tmp_path)
+
+
+def test_deploy_keeps_the_training_split_only_when_it_is_the_one_the_card_names(tmp_path: Path) -> None:
+    data = training_bytes(tmp_path)
+    card = {"lineage": {"data": {"train.parquet": hashlib.sha256(data).hexdigest()}}}
+    assert training_data_copy(card, tmp_path) == {"training_data.parquet": tmp_path / "train.parquet"}
+    assert training_data_copy({"lineage": {"data": {"train.parquet": "0" * 64}}}, tmp_path) == {}
