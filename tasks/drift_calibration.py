@@ -3,9 +3,9 @@
 A window of a month never looks like a whole reference of clustered data (weather, calendar, traffic): every
 fixed threshold on a drift score cries wolf on such data. So each column's scores against the reference are compared
 with the same scores of windows of the SAME size cut from the reference, each measured against the rest of the
-reference:
+reference and against the whole (the larger counts):
 - contiguous windows, evenly spaced over the reference in time order (random samples would understate the spread
-  of clustered data), at least `reference_windows` of them and enough to overlap by half;
+  of clustered data), at least `reference_windows` of them and at most 1/8 of a window apart;
 - for seasonal data, the windows of earlier years' same season, where the reference holds them.
 Scores: PSI on reference-decile bins (categories for a categorical column); for a numeric column also the mean
 shift in reference standard deviations and the spread change |ln std ratio|, which keep growing where PSI
@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from tasks.drift_stats import psi
+
+OVERLAP = 8  # consecutive reference windows are at most 1/8 of a window apart
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,12 @@ def calibration_window_rows(reference_rows: int, window_rows: int) -> int:
 
 def evenly_spaced_starts(reference_rows: int, window_rows: int, count: int) -> tuple[int, ...]:
     """Window starts spread evenly from the reference's first row to its last full window (deduplicated): at least
-    `count` of them, and enough that consecutive windows overlap by half (every row lies in two windows, so no
-    stretch of the reference goes unseen between two windows)."""
+    `count` of them, and enough that consecutive windows share all but 1/OVERLAP of their rows (a window cut
+    anywhere in the reference is then nearly one of them: every window's scores are cheap, counted in blocks)."""
     if count < 1:
         raise ValueError(f"reference_windows must be at least 1, got {count}")
     last = reference_rows - window_rows
-    count = max(count, int(np.ceil(2 * last / window_rows)) + 1)
+    count = max(count, int(np.ceil(OVERLAP * last / window_rows)) + 1)
     return tuple(sorted({int(s) for s in np.round(np.linspace(0, last, count))}))
 
 
@@ -93,13 +95,14 @@ def _bounds(size: int, windows: ReferenceWindows) -> tuple[np.ndarray, np.ndarra
 
 
 def window_scores(codes: np.ndarray, bins: int, windows: ReferenceWindows) -> np.ndarray:
-    """PSI of each reference window against the rest of the reference, from the reference's bin codes in time order
-    (0..bins-1)."""
+    """PSI of each reference window against the rest of the reference or against the whole, whichever is larger
+    (see `calibrate`), from the reference's bin codes in time order (0..bins-1)."""
     bounds, first, last = _bounds(codes.size, windows)
     blocks = [np.bincount(codes[lo:hi], minlength=bins) for lo, hi in itertools.pairwise(bounds)]
     cumulative = np.vstack([np.zeros(bins, dtype=np.int64), np.cumsum(blocks, axis=0)])
     total = cumulative[-1]
-    return np.array([psi(total - inside, inside) for inside in cumulative[last] - cumulative[first]])
+    windows_counts = cumulative[last] - cumulative[first]
+    return np.array([max(psi(total - inside, inside), psi(total, inside)) for inside in windows_counts])
 
 
 def _moments(count: np.ndarray, total: np.ndarray, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +125,8 @@ def moment_window_scores(
     values: np.ndarray, windows: ReferenceWindows, center: float, scale: float
 ) -> dict[str, np.ndarray]:
     """Mean shift (in reference standard deviations) and spread change (|ln of the std ratio|) of each reference
-    window against the rest, from the reference's values in time order (NaN: missing). These keep growing where PSI
+    window against the rest or the whole reference, whichever is larger, from the reference's values in time order
+    (NaN: missing). These keep growing where PSI
     saturates (a window whose values all lie outside the other's range)."""
     bounds, first, last = _bounds(values.size, windows)
     present = ~np.isnan(values)
@@ -131,7 +135,10 @@ def moment_window_scores(
     cumulative = [np.concatenate([[0.0], np.cumsum(x)]) for x in sums]
     inside = [c[last] - c[first] for c in cumulative]
     rest = [c[-1] - i for c, i in zip(cumulative, inside, strict=True)]
-    return _moment_scores(*_moments(*inside), *_moments(*rest), scale)
+    whole = [np.full(len(windows.starts), c[-1]) for c in cumulative]
+    against_rest = _moment_scores(*_moments(*inside), *_moments(*rest), scale)
+    against_whole = _moment_scores(*_moments(*inside), *_moments(*whole), scale)
+    return {name: np.maximum(against_rest[name], against_whole[name]) for name in against_rest}
 
 
 def moment_scores(reference_std: float, current: np.ndarray, center: float, scale: float) -> dict[str, float]:
@@ -143,7 +150,12 @@ def moment_scores(reference_std: float, current: np.ndarray, center: float, scal
 
 
 def calibrate(scores: np.ndarray, margin: float) -> Calibration:
-    """Threshold = the largest reference window's score times (1 + margin)."""
+    """Threshold = the largest reference window's score times (1 + margin).
+
+    Each window's score is the larger of two: against the whole reference (what the current window is compared
+    with, so a window cut from the reference scores the same as a calibration window in its place) and against the
+    rest of the reference (what a window the reference never held looks like beside it).
+    """
     maximum = float(scores.max())
     return Calibration(
         maximum=maximum,
