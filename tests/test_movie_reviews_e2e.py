@@ -1,6 +1,8 @@
 """Text through the same DAG: `dvc exp run -S problem=movie_reviews` in a temporary copy of the repository, on a
 2,000-review sample of the bundled source and at most 10 epochs (CI-sized; the full run's figures are in the issue
-note). The gate's floor is relaxed for the sample, the baselines are still scored and reported."""
+note). The gate's floor is relaxed for the sample (see `workspace`), the baselines are still scored and reported.
+The run is seeded and deterministic: its metrics are pinned, so a change that makes the model (or a baseline) worse
+fails here."""
 
 from __future__ import annotations
 
@@ -27,12 +29,21 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     own = yaml.safe_load(own_path.read_text())
     own["collect"]["source"] = "data/sources/reviews-sample.csv"
     own["featurize"]["max_tokens"] = 5000
-    own["train"] |= {"epochs": 10, "patience": 3, "dense_units": 8, "batch_size": 32, "learning_rate": 0.002}
+    # 1,600 training texts of unit-length TF-IDF: a higher learning rate than the full run's, or 10 epochs underfit
+    own["train"] |= {"epochs": 10, "patience": 3, "dense_units": 16, "batch_size": 32, "learning_rate": 0.01}
+    # The real gate (accuracy >= 0.75 and beating TF-IDF + logistic regression) cannot be met by a 2,000-review
+    # sample: with 1,600 training texts the baseline itself reaches only 0.719 on its 199 test reviews. The floor is
+    # relaxed so that export, deploy and monitor run; the figures are pinned below instead.
     own["evaluate"]["gate"] |= {"floors": {"accuracy": {"min": 0.6}}, "require_beating_baselines": False}
     own_path.write_text(yaml.safe_dump(own, sort_keys=False))
     done = run(["dvc", "exp", "run", "-S", "problem=movie_reviews"], workspace)
     (workspace / "exp_run.log").write_text(done.stdout + done.stderr)
     yield workspace
+
+
+# the sample run's test figures (199 reviews; measured with this file's overrides, train.seed 42)
+MODEL_ACCURACY = 0.6734
+MODEL_ROC_AUC = 0.7268
 
 
 def read_json(path: Path) -> dict:
@@ -46,6 +57,13 @@ def test_every_stage_runs_and_the_model_is_deployed_into_its_own_store_entry(wor
     ]  # fmt: skip
     metrics = read_json(workspace / "reports/evaluation/metrics.json")
     assert set(metrics) >= {"model", "majority_class", "tfidf_logistic"}
+    # seeded and deterministic on one machine; the tolerance covers float differences between CPUs/thread counts
+    # that may flip a review or two near p = 0.5 (one test review of 199 is 0.005 of accuracy)
+    assert metrics["model"]["accuracy"] == pytest.approx(MODEL_ACCURACY, abs=0.011)
+    assert metrics["model"]["roc_auc"] == pytest.approx(MODEL_ROC_AUC, abs=0.005)
+    # the baselines do not depend on the model: scikit-learn's lbfgs on the same seeded split, exact
+    assert metrics["majority_class"]["accuracy"] == 0.5578
+    assert metrics["tfidf_logistic"]["accuracy"] == 0.7186 and metrics["tfidf_logistic"]["roc_auc"] == 0.7845
     assert metrics["model"]["accuracy"] > metrics["majority_class"]["accuracy"]
     assert metrics["blessed"] and read_json(workspace / "data/deploy/receipt.json")["deployed"]
     assert (workspace / "data/model_store/movie_reviews/production.json").exists()
