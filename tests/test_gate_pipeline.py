@@ -105,6 +105,20 @@ def test_worse_candidate_is_refused_and_production_is_unchanged(runs: dict[str, 
     assert worse["production_after"] == worse["production_before"]
     assert worse["versions"] == ["1"]
     assert "NOT BLESSED" in worse["html"]
+    # the one-epoch model is also worse on the rows the champion was blessed on (its trusted holdout)
+    assert any(r.startswith("on the trusted holdout of production version 1 (") for r in worse["blessing"]["failed"])
+    assert "Trusted holdout" in worse["html"]
+
+
+def test_a_promoted_version_carries_the_rows_it_was_blessed_on(runs: dict[str, dict[str, Any]]) -> None:
+    from tasks.holdout import load_holdout
+    from tasks.model_store import ModelStore
+
+    root = runs["root"]["path"]
+    store = ModelStore(root / "data/model_store", "bike_demand")
+    holdout = load_holdout(store.version_dir(1), store.card(1))  # hash-checked against version 1's card
+    assert holdout is not None and len(holdout) == runs["champion"]["card"]["holdout"]["rows"]
+    pd.testing.assert_frame_equal(holdout, pd.read_parquet(root / "data/features/test.parquet"))
 
 
 def test_champion_is_scored_as_served_on_the_same_test_rows(runs: dict[str, dict[str, Any]]) -> None:
