@@ -28,6 +28,7 @@ from tasks.lineage import sha256_path
 
 HOLDOUT_FILE = "holdout.parquet"  # in a version's assets.extra/ and in data/export/
 EXTRA_DIR = "assets.extra"
+MAX_CODES = 20  # a numeric column with at most this many distinct values is compared as categories
 
 
 class HoldoutError(Exception):
@@ -66,19 +67,21 @@ def moved_columns(new: pd.DataFrame, holdout: pd.DataFrame, columns: list[str], 
     """The columns whose distribution moved most from `holdout` to `new`, largest first.
 
     Numbers: the shift of the mean in holdout standard deviations, and the ratio of standard deviations; other
-    columns: the total variation distance between the category shares (0..1, shown x 10 to rank with the numbers).
+    columns, and numbers with at most `MAX_CODES` distinct values (codes, flags): the total variation distance
+    between the value shares (0..1, ranked x 10 beside the numbers).
     """
     moved = []
     for column in columns:
         if column not in new.columns or column not in holdout.columns:
             continue
         a, b = holdout[column], new[column]
-        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b) and not pd.api.types.is_bool_dtype(a):
+        numeric = pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b)
+        if numeric and not pd.api.types.is_bool_dtype(a) and a.nunique() > MAX_CODES:
             x, y = a.to_numpy(dtype="float64", na_value=np.nan), b.to_numpy(dtype="float64", na_value=np.nan)
             std = float(np.nanstd(x)) or 1.0
             shift = (float(np.nanmean(y)) - float(np.nanmean(x))) / std
             ratio = float(np.nanstd(y)) / std
-            size = max(abs(shift), abs(np.log(ratio)) if ratio > 0 else np.inf)
+            size = max(abs(shift), abs(float(np.log(max(ratio, 1e-3)))))
             moved.append(
                 {
                     "column": column,

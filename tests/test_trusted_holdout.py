@@ -95,10 +95,13 @@ def test_an_unusable_holdout_fails_and_a_missing_one_is_stated() -> None:
 def test_the_report_names_the_columns_that_moved_when_the_champion_does_much_worse_on_new_rows() -> None:
     old = holdout_rows(400)
     new = old.assign(hum=old["hum"] * 0.6)
-    moved = moved_columns(new, old, ["hum", "weathersit", "bikers"])
-    assert moved[0]["column"] == "hum" and "std x0.60" in moved[0]["change"]
+    new["holiday"] = 0  # a flag: compared by its shares, not its standard deviation
+    moved = moved_columns(new, old.assign(holiday=[0, 1] * 200), ["hum", "weathersit", "bikers", "holiday"])
+    assert [m["column"] for m in moved] == ["holiday", "hum", "weathersit"]
+    assert moved[0]["change"] == "category shares differ by 50% (TVD)"
+    assert "std x0.60" in moved[1]["change"]
     holdout = {"version": 3, "champion": {"rmse": 60.0}}
     note = champion_gap(holdout, {"rmse": 131.0}, "rmse", moved)
     assert note is not None and note.startswith("production version 3 scores RMSE 131 on the new test rows against 60")
-    assert "Columns that moved most: hum: mean" in note
+    assert "Columns that moved most: holiday: category shares differ by 50% (TVD); hum: mean 0.6715 -> 0.4029" in note
     assert champion_gap(holdout, {"rmse": 66.0}, "rmse", moved) is None  # 10% worse: not "much"
