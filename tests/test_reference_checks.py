@@ -125,3 +125,37 @@ def test_a_profile_without_time_never_judges(later_months: dict[str, pd.DataFram
     checks = ReferenceChecks(profile)
     checks.update(later_months["2011-07"].drop(columns="timestamp").assign(hum=np.nan))
     assert all(r.success for r in checks.finish())
+
+
+def stream(profile: dict, frame: pd.DataFrame, chunk_rows: int) -> tuple[list, int]:
+    """Results of ReferenceChecks over `frame` in chunks, and the most month samples it held at once."""
+    from tasks.kinds.table_reference import ReferenceChecks
+
+    checks, held = ReferenceChecks(profile), 0
+    for start in range(0, len(frame), chunk_rows):
+        checks.update(frame.iloc[start : start + chunk_rows])
+        held = max(held, len(checks.samples))
+    return checks.finish(), held
+
+
+def test_months_are_measured_as_the_rows_move_past_them_so_memory_stays_bounded(timed: pd.DataFrame) -> None:
+    profile = json.loads(PROBLEM.suite_path("reference").read_text())
+    year = timed.assign(hum=timed["hum"].where(timed["timestamp"].dt.month != 10, timed["hum"] * 0.6))
+    whole, _ = stream(profile, year, len(year))
+    chunked, held = stream(profile, year, 500)
+    assert held <= 2  # the month being read (and the one a chunk started in), never the year
+    assert [(r.success, r.result.get("partial_unexpected_list")) for r in chunked] == [
+        (r.success, r.result.get("partial_unexpected_list")) for r in whole
+    ]
+    assert [r.kwargs["column"] for r in chunked if not r.success] == ["hum"]
+
+
+def test_rows_out_of_time_order_are_judged_as_a_part_of_their_own(timed: pd.DataFrame) -> None:
+    profile = json.loads(PROBLEM.suite_path("reference").read_text())
+    june, july = (timed.loc[timed["timestamp"].dt.month == m] for m in (6, 7))
+    late = june.iloc[400:].assign(hum=june["hum"].iloc[400:] * 0.6)  # 320 June rows arriving after July
+    results, _ = stream(profile, pd.concat([june.iloc[:400], july, late]), 400)
+    [failed] = [r for r in results if not r.success]
+    assert failed.kwargs["column"] == "hum"
+    shown = failed.result["partial_unexpected_list"][0]  # the late rows span chunks: parts 2 (too few rows) and 3
+    assert shown.startswith("2011-06 (part 3: rows out of time order): 0.") and "below the band" in shown

@@ -24,7 +24,8 @@ the month, the value and how far outside the band it is, in units of the referen
 of the batch with fewer than `min_rows` rows is not judged (its statistics would be noise). A problem without time
 has no months and no reference profile; neither does a problem whose expectations folder holds no reference.json.
 
-Memory is bounded: each month keeps a uniform random sample of at most `SAMPLE_ROWS` rows of the profiled columns.
+Memory is bounded: the month being read keeps a uniform random sample of at most `SAMPLE_ROWS` rows of the profiled
+columns; a month is measured (a few numbers) and its sample dropped once the rows move past it.
 """
 
 from __future__ import annotations
@@ -227,45 +228,104 @@ def check_profile(profile: dict[str, Any], path: str) -> None:
 
 @dataclass
 class ReferenceChecks:
-    """Streams chunks, keeping a uniform sample of each month's profiled columns; `finish()` judges each month."""
+    """Streams chunks, keeping a uniform sample of each open month's profiled columns; `finish()` judges each month.
+
+    A month is measured and its sample dropped as soon as the rows move past it (collect writes rows in time
+    order), so at most the last month of the current chunk stays open. Rows of a month that arrive after it was
+    closed (a file out of time order) are measured as a part of their own, labelled "(part 2: rows out of time
+    order)", and judged alike.
+    """
 
     profile: dict[str, Any]
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(_SAMPLE_SEED))
-    samples: dict[str, pd.DataFrame] = field(default_factory=dict)
+    samples: dict[str, np.ndarray] = field(default_factory=dict)  # open month label -> rows x present columns
+    present: dict[str, list[str]] = field(default_factory=dict)  # ... and the columns of those rows
     keys: dict[str, np.ndarray] = field(default_factory=dict)
+    measured: dict[str, list[float]] = field(default_factory=dict)  # month label -> one value per expectation
     missing: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.columns = sorted({c for e in self.profile["expectations"] for c in _columns_of(e)})
         self.timestamp = self.profile["timestamp"]
+        self.min_rows = int(self.profile.get("min_rows", 0))
 
     def update(self, chunk: pd.DataFrame) -> None:
         if self.timestamp not in chunk.columns or not len(chunk):
             return
         present = [c for c in self.columns if c in chunk.columns]
         self.missing |= set(self.columns) - set(present)
-        numbers = pd.DataFrame(
-            {c: pd.to_numeric(chunk[c], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) for c in present}
+        numbers = np.column_stack(
+            [pd.to_numeric(chunk[c], errors="coerce").to_numpy(dtype="float64", na_value=np.nan) for c in present]
+            or [np.empty((len(chunk), 0))]
         )
-        months = _months(chunk[self.timestamp]).to_numpy()
-        for month in pd.unique(months):
-            if month == "NaT":
-                continue
-            rows = numbers.loc[months == month]
-            keys = np.concatenate([self.keys.get(month, np.empty(0)), self.rng.random(len(rows))])
-            sample = pd.concat([self.samples[month], rows]) if month in self.samples else rows
-            if len(keys) > SAMPLE_ROWS:
-                keep = np.argpartition(keys, SAMPLE_ROWS)[:SAMPLE_ROWS]
-                keys, sample = keys[keep], sample.iloc[keep]
-            self.keys[month], self.samples[month] = keys, sample.reset_index(drop=True)
+        times = pd.to_datetime(chunk[self.timestamp], errors="coerce")
+        known = times.notna().to_numpy()
+        codes = (times.dt.year * 12 + times.dt.month - 1).to_numpy(dtype="float64", na_value=np.nan)[known]
+        numbers = numbers[known]
+        if not len(codes):
+            return
+        order = np.argsort(codes, kind="stable")  # rows grouped by month, in one pass
+        codes, numbers = codes[order].astype("int64"), numbers[order]
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        labels = []
+        for first, last in zip(starts, [*starts[1:], len(codes)], strict=True):
+            code = int(codes[first])
+            month = label = f"{code // 12:04d}-{code % 12 + 1:02d}"
+            part = 1
+            while label in self.measured:  # closed already: these rows came out of time order
+                part += 1
+                label = f"{month} (part {part}: rows out of time order)"
+            labels.append(label)
+            self._add(label, numbers[first:last], present)
+        for label in [m for m in self.samples if m[:7] < labels[-1][:7]]:  # months this chunk moved past
+            self._close(label)
+
+    def _add(self, label: str, rows: np.ndarray, present: list[str]) -> None:
+        """Append `rows` to `label`'s sample, keeping a uniform random sample of at most SAMPLE_ROWS rows."""
+        self.present[label] = present
+        keys = np.concatenate([self.keys.get(label, np.empty(0)), self.rng.random(len(rows))])
+        sample = np.concatenate([self.samples[label], rows]) if label in self.samples else rows
+        if len(keys) > SAMPLE_ROWS:
+            keep = np.argpartition(keys, SAMPLE_ROWS)[:SAMPLE_ROWS]
+            keys, sample = keys[keep], sample[keep]
+        self.keys[label], self.samples[label] = keys, sample
+
+    def _close(self, label: str) -> None:
+        sample = pd.DataFrame(self.samples.pop(label), columns=self.present.pop(label))
+        self.keys.pop(label, None)
+        stats: dict[str, dict[str, float]] = {}  # per column, computed once for all its statistics
+        self.measured[label] = (
+            [self._measure(e, sample, stats) for e in self.profile["expectations"]]
+            if len(sample) >= self.min_rows
+            else []
+        )
 
     def finish(self) -> list[ExpectationResult]:
-        min_rows = int(self.profile.get("min_rows", 0))
-        months = {m: s for m, s in sorted(self.samples.items()) if len(s) >= min_rows}
-        self.samples, self.keys = {}, {}
-        return [self._judge(e, months) for e in self.profile["expectations"]]
+        for label in list(self.samples):
+            self._close(label)
+        months = {m: v for m, v in sorted(self.measured.items()) if v}  # [] : too few rows to judge
+        self.measured = {}
+        return [self._judge(i, e, months) for i, e in enumerate(self.profile["expectations"])]
 
-    def _judge(self, expectation: dict[str, Any], months: dict[str, pd.DataFrame]) -> ExpectationResult:
+    def _measure(self, expectation: dict[str, Any], sample: pd.DataFrame, stats: dict[str, dict[str, float]]) -> float:
+        """The value `expectation` judges, on one month's sample: a statistic, a correlation, or the share of rows
+        in which a sum holds. NaN when a column is missing."""
+        kind, kwargs = expectation["type"], expectation["kwargs"]
+        if any(c not in sample.columns for c in _columns_of(expectation)):
+            return math.nan
+        if kind == SUM_TYPE:
+            (a, b), c = kwargs["columns"], kwargs["equals"]
+            total = sample[a].to_numpy() + sample[b].to_numpy()
+            return float(np.isclose(total, sample[c].to_numpy(), rtol=0, atol=1e-9).mean())
+        if kind == CORRELATION_TYPE:
+            a, b = kwargs["columns"]
+            return correlation(sample[a].to_numpy(), sample[b].to_numpy())
+        column = kwargs["column"]
+        if column not in stats:
+            stats[column] = column_statistics(sample[column].to_numpy())
+        return stats[column][kind.removeprefix("expect_column_").split("_to_be")[0]]
+
+    def _judge(self, index: int, expectation: dict[str, Any], months: dict[str, list[float]]) -> ExpectationResult:
         kind, kwargs = expectation["type"], dict(expectation["kwargs"])
         kwargs.pop("reference_months", None)
         severity = str(expectation.get("severity") or "critical")
@@ -275,9 +335,13 @@ class ReferenceChecks:
             return ExpectationResult(**base, success=False, result={}, error=f"column(s) {absent} missing")
         if not months:
             return ExpectationResult(**base, success=True, result={"observed_value": "no month with enough rows"})
+        # NaN: not measurable that month (a column with no values, a constant one has no correlation); the suite's
+        # null and range checks speak for those, and a stuck sensor fails the std band
+        values = {m: measured[index] for m, measured in months.items() if np.isfinite(measured[index])}
+        if not values:
+            return ExpectationResult(**base, success=True, result={"observed_value": "not measurable in any month"})
         if kind == SUM_TYPE:
-            return self._judge_sum(base, kwargs, months)
-        values = {m: self._statistic(kind, kwargs, s) for m, s in months.items()}
+            return self._judge_sum(base, kwargs, values)
         lo, hi = kwargs["min_value"], kwargs["max_value"]
         bad = {m: v for m, v in values.items() if not (np.isfinite(v) and lo <= v <= hi)}
         spread = float(kwargs.get("spread") or 0.0)
@@ -305,23 +369,10 @@ class ReferenceChecks:
         )
 
     @staticmethod
-    def _statistic(kind: str, kwargs: dict[str, Any], sample: pd.DataFrame) -> float:
-        if kind == CORRELATION_TYPE:
-            a, b = kwargs["columns"]
-            return correlation(sample[a].to_numpy(), sample[b].to_numpy())
-        statistic = kind.removeprefix("expect_column_").split("_to_be")[0]
-        return column_statistics(sample[kwargs["column"]].to_numpy())[statistic]
-
-    @staticmethod
-    def _judge_sum(base: dict[str, Any], kwargs: dict[str, Any], months: dict[str, pd.DataFrame]) -> ExpectationResult:
-        (a, b), c = kwargs["columns"], kwargs["equals"]
-        shares = {}
-        for month, sample in months.items():
-            holds = np.isclose(sample[a].to_numpy() + sample[b].to_numpy(), sample[c].to_numpy(), rtol=0, atol=1e-9)
-            shares[month] = float(holds.mean())
+    def _judge_sum(base: dict[str, Any], kwargs: dict[str, Any], shares: dict[str, float]) -> ExpectationResult:
         mostly = float(kwargs.get("mostly", 1.0))
-        bad = {m: s for m, s in shares.items() if s < mostly}
-        worst = min(shares, key=shares.__getitem__)
+        bad = {m: s for m, s in shares.items() if not s >= mostly}
+        worst = min(shares, key=lambda m: shares[m] if np.isfinite(shares[m]) else -1.0)
         observed = f"holds in {shares[worst]:.1%} of the rows of {worst}" + (
             f" ({len(bad)} of {len(shares)} month(s) below {mostly:.1%})" if bad else f" (every month >= {mostly:.1%})"
         )
