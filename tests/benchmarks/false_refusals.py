@@ -11,12 +11,20 @@ pins the behaviour).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from pipelines import load_problem
-from tasks.kinds.table_checks import ValidateSettings, load_reference_profile, load_suite_json, validate_stream
+from tasks.kinds.table_checks import (
+    ValidateSettings,
+    load_reference_profile,
+    load_suite_json,
+    validate_stream,
+)
 from tasks.kinds.table_source import select_before
 from tasks.params import Params
 
