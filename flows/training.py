@@ -66,7 +66,7 @@ def run_stage(root: Path, stage: str, policy: StagePolicy, force: bool) -> Stage
 PREFLIGHT_TIMEOUT_S = 120.0
 
 
-@task
+@task(task_run_name="preflight")
 def preflight(repo: str) -> str:
     """`python -m tasks.preflight`, as `make run` does before `dvc repro`: a corrupt or dangling production pointer
     stops the flow before any stage runs, with the message naming the file and the repair (StageFailed)."""
