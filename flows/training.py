@@ -1,6 +1,9 @@
 """The training pipeline as a Prefect flow: the stages of dvc.yaml, one task run each, in DAG order.
 
-    collect -> validate -> featurize -> tune -> train -> evaluate -> export -> deploy -> monitor -> report
+    preflight -> collect -> validate -> featurize -> tune -> train -> evaluate -> export -> deploy -> monitor -> report
+
+`preflight` (`python -m tasks.preflight`, as `make run` runs it) checks the production pointer first when the DAG
+has a deploy stage.
 
 Each task runs `dvc repro --single-item <stage>`, so outputs, caching and dvc.lock are exactly those of
 `dvc repro`. What Prefect adds: per-stage retries with backoff and timeouts (`orchestrate:` in params.yaml,
@@ -15,6 +18,7 @@ Run against a local server (see README):  PREFECT_API_URL=http://127.0.0.1:4200/
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,14 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.artifacts import lineage, publish_lineage, publish_report_links
 from flows.drift_event import DRIFT_EVENT, MONITOR_STAGE, emit_drift
-from flows.dvc_stages import StageRun, changed_stages, repro_stage, stage_order, upstream_stages
+from flows.dvc_stages import (
+    StageRun,
+    changed_stages,
+    repro_stage,
+    run_dvc_command,
+    stage_order,
+    upstream_stages,
+)
 from flows.orchestration_settings import OrchestrationSettings, StagePolicy, load_settings
 from flows.workspace_lock import workspace_lock
 from tasks.evaluation_summary import headline_markdown
@@ -50,6 +61,16 @@ def run_stage(root: Path, stage: str, policy: StagePolicy, force: bool) -> Stage
     return dvc_stage.with_options(retries=policy.retries, retry_delay_seconds=policy.retry_delays() or 0)(
         str(root), stage, force=force, timeout_s=policy.timeout_s
     )
+
+
+PREFLIGHT_TIMEOUT_S = 120.0
+
+
+@task(task_run_name="preflight")
+def preflight(repo: str) -> str:
+    """`python -m tasks.preflight`, as `make run` does before `dvc repro`: a corrupt or dangling production pointer
+    stops the flow before any stage runs, with the message naming the file and the repair (StageFailed)."""
+    return run_dvc_command(Path(repo), [sys.executable, "-m", "tasks.preflight"], PREFLIGHT_TIMEOUT_S, what="preflight")
 
 
 @task(task_run_name="{stage}")
@@ -99,6 +120,8 @@ def train_and_publish(
 ) -> dict[str, Any]:
     """The body shared by the training and retraining flows (the caller holds the workspace lock)."""
     logger = get_run_logger()
+    if "deploy" in stages:  # a DAG that deploys reads the production pointer: check it before any stage runs
+        preflight(str(root))
     runs = run_stages(root, stages, settings, force)
     summary = summarize(root, runs)
     create_markdown_artifact(key="training-pipeline-summary", markdown=summary["markdown"])

@@ -2,7 +2,9 @@
 
 An unblessed model is refused, and so is a blessing measured against a production model that has been replaced
 since (see tasks/champion.py): the stage says why and leaves production as it was. Re-deploying identical model
-content reuses its version instead of adding a copy. Output: `data/deploy/receipt.json` (what happened and why).
+content reuses its version instead of adding a copy. A promoted version carries `holdout.parquet`, the rows it was
+blessed on (hashed in its card): the trusted holdout of the next gate (tasks/holdout.py).
+Output: `data/deploy/receipt.json` (what happened and why).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from tasks.artifacts import BLESSING, EXPORT_DIR, FEATURES_DIR, MODEL_CARD, RECEIPT, SAVEDMODEL
 from tasks.atomic import write_text
 from tasks.errors import PipelineError, run_stage
+from tasks.holdout import HOLDOUT_FILE
 from tasks.lineage import git_revision, sha256_path
 from tasks.model_store import StoreBase, content_fingerprint
 from tasks.production_pointer import checked_production
@@ -111,9 +114,11 @@ def deploy(
     if current and in_production:  # a re-export of the production model is not a new version
         reason = f"version {current['version']} holds this exact model and is already in production"
         return {"deployed": True, "reasons": [reason], "production_version": current["version"], "new_version": False}
+    holdout = export_dir / HOLDOUT_FILE  # the rows it was blessed on: the next candidates' trusted holdout
     version, created = store.add_version(
         export_dir / "savedmodel",
         {
+            **({HOLDOUT_FILE: holdout} if holdout.is_file() else {}),
             "model_card.json": export_dir / "model_card.json",
             # the blessing this deploy was decided on, not whatever file the working directory holds
             "blessing.json": (json.dumps(blessing, indent=2) + "\n").encode(),

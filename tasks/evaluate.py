@@ -1,6 +1,7 @@
 """evaluate: score the candidate beside the production model and the baselines on the test split, and bless it or not.
 
-Everything is scored on the same test rows: the candidate (data/model/model.keras), the champion (the production
+Everything is scored on the same test rows (and candidate and champion also on the champion's trusted holdout, the rows
+it was blessed on: tasks/holdout.py): the candidate (data/model/model.keras), the champion (the production
 model of the model store, loaded as it is served; absent on the first run, see tasks/champion.py for why the store
 is not a DVC dependency) and the baselines (the objective's dumbest sensible predictor, the kind's common-sense and
 linear ones; tasks/baselines.py). The gate (tasks/gate.py) decides the blessing from the thresholds in
@@ -42,6 +43,7 @@ from tasks.champion import champion_identity, savedmodel_predictions
 from tasks.errors import run_stage
 from tasks.evaluation_report import render_report
 from tasks.gate import decide_blessing, read_gate_policy
+from tasks.holdout import HoldoutError, champion_gap, load_holdout, moved_columns
 from tasks.kinds import kind_for
 from tasks.lineage import sha256_path
 from tasks.metrics import lower_is_better, metric_label
@@ -83,6 +85,40 @@ def score_champion(
         return {**champion, "error": f"{type(err).__name__}: {err}"}
 
 
+def score_on_holdout(
+    champion: dict[str, Any] | None,
+    card: dict[str, Any] | None,
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    spec: dict[str, Any],
+    score: Scorer,
+) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
+    """Candidate and champion scored on the champion's trusted holdout (for tasks/gate.py's holdout_checks), and
+    the holdout rows; (None, None) without a champion."""
+    if champion is None:
+        return None, None
+    version = champion["version"]
+    try:
+        frame = load_holdout(Path(champion["path"]), card)
+    except HoldoutError as err:
+        return {"version": version, "error": str(err)}, None
+    if frame is None:
+        absent = "it was stored before holdouts were kept; compared on the new test rows only"
+        return {"version": version, "absent": absent}, None
+    objective = objective_for(spec)
+    result: dict[str, Any] = {"version": version, "rows": len(frame), "sha256": (card or {})["holdout"]["sha256"]}
+    try:
+        actual = objective.actual(frame, spec)
+        result["candidate"] = objective.headline(score(actual, predict(frame)))
+    except Exception as err:  # e.g. the candidate's features are not in the old rows: cannot be compared
+        return {**result, "error": f"the candidate cannot be scored on it: {type(err).__name__}: {err}"}, None
+    try:
+        served = savedmodel_predictions(Path(champion["path"]), frame, spec)
+        result["champion"] = objective.headline(score(actual, objective.predictions(served)))
+    except Exception as err:
+        return {**result, "error": f"the champion cannot be scored on it: {type(err).__name__}: {err}"}, None
+    return result, frame
+
+
 def evaluate(
     problem: Any,
     params: Params,
@@ -91,8 +127,10 @@ def evaluate(
     test: pd.DataFrame,
     predict: Callable[[pd.DataFrame], np.ndarray],
     champion: dict[str, Any] | None,
+    holdout: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The evaluation record and the predictions table; `champion` already scored (see score_champion).
+    """The evaluation record and the predictions table; `champion` already scored (see score_champion), and
+    `holdout` the comparison on its trusted holdout (see score_on_holdout).
 
     `predict` maps a test frame to predictions as the objective scores them (values or class probabilities).
     """
@@ -117,7 +155,7 @@ def evaluate(
     baselines |= {k: v for k, v in from_kind.items() if k != "common_sense"}
     for baseline_name, (baseline, _) in baselines.items():
         scores[baseline_name] = objective.headline(score(actual, baseline(test)))
-    blessing = decide_blessing(scores["model"], {n: scores[n] for n in baselines}, champion, policy)
+    blessing = decide_blessing(scores["model"], {n: scores[n] for n in baselines}, champion, policy, holdout)
 
     primary = policy.primary_metric
 
@@ -138,6 +176,7 @@ def evaluate(
         "baselines": {name: described for name, (_, described) in baselines.items()},
         "champion": {k: v for k, v in champion.items() if k != "metrics"} if champion else None,
         "blessing": blessing,
+        "holdout": holdout,
         "slices": metrics_by_slice(test, slices, actual, predicted, slice_score),
         "importance": kind.importance(
             predict,
@@ -226,7 +265,17 @@ def main() -> None:
         return objective.predictions(model.predict(inputs, verbose=0, batch_size=2048))
 
     champion = score_champion(champion_id, test, spec, objective.actual(test, spec), score)
-    record, predictions = evaluate(problem, params, spec, train, test, predict, champion)
+    card = store.card(champion_id["version"]) if champion_id else None
+    holdout, holdout_rows = score_on_holdout(champion_id, card, predict, spec, score)
+    record, predictions = evaluate(problem, params, spec, train, test, predict, champion, holdout)
+    if holdout_rows is not None and record["holdout"] is not None:
+        columns = [*spec.get("numeric", []), *spec.get("categorical", {}), spec["target"]]
+        record["holdout"]["moved_columns"] = moved_columns(test, holdout_rows, columns)
+        record["holdout"]["champion_gap"] = champion_gap(
+            holdout, (champion or {}).get("metrics"), record["primary_metric"], record["holdout"]["moved_columns"]
+        )
+        if record["holdout"]["champion_gap"]:
+            log.warning("%s", record["holdout"]["champion_gap"])
     # which model this blessing is for: deploy checks it against the exported model's card
     record["blessing"]["candidate"] = {"keras_model_sha256": sha256_path(MODEL)}
     record["training"] = json.loads(TRAIN_SUMMARY.read_text()) if TRAIN_SUMMARY.exists() else None

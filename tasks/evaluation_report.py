@@ -117,6 +117,30 @@ def gate_section(blessing: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def holdout_section(holdout: dict[str, Any]) -> str:
+    """Candidate and champion on the champion's trusted holdout; a warning when the champion does much worse on the
+    new rows than on it, with the columns that moved most."""
+    version = holdout.get("version")
+    if holdout.get("absent") or holdout.get("error"):
+        return f"<p>Production version {version}: {html.escape(str(holdout.get('absent') or holdout.get('error')))}</p>"
+    parts = [
+        f"<p>The {holdout.get('rows')} rows production version {version} was blessed on (sha256 "
+        f"{html.escape(str(holdout.get('sha256'))[:12])}…, checked against its model card). Broken new rows cannot "
+        "move these scores.</p>"
+    ]
+    metrics = list(holdout["candidate"])
+    rows = [[name, *(round(float(holdout[name][m]), 3) for m in metrics)] for name in ("candidate", "champion")]
+    parts.append(table(["model", *(metric_label(m) for m in metrics)], rows, cls="holdout"))
+    if holdout.get("champion_gap"):
+        parts.append(f'<p class="verdict fail" id="champion-gap">{html.escape(holdout["champion_gap"])}</p>')
+    moved = holdout.get("moved_columns") or []
+    if moved:
+        rows = [[m["column"], m["change"]] for m in moved]
+        parts.append("<p>Columns that moved most from the holdout to the new test rows:</p>")
+        parts.append(table(["column", "change"], rows, cls="moved"))
+    return "".join(parts)
+
+
 class _Mark:
     def __init__(self, passed: bool) -> None:
         self.passed = passed
@@ -223,6 +247,7 @@ def render_report(evaluation: dict[str, Any], figures: dict[str, str]) -> str:
     sections = [
         ("Headline (test split)", headline_section(evaluation)),
         ("Gate", gate_section(blessing)),
+        *([("Trusted holdout", holdout_section(evaluation["holdout"]))] if evaluation.get("holdout") else []),
         ("Where the model fails: slices", slices_section(evaluation, figures.get("slices"))),
         ("Permutation importance", importance_section(evaluation, figures.get("importance"))),
         ("Worst errors", worst_errors_section(evaluation)),

@@ -8,13 +8,16 @@ SavedModel is reloaded with `tf.saved_model.load` and must reproduce the Keras m
 Outputs (data/export/), byte-reproducible (tasks/reproducible.py): `savedmodel/` and `model_card.json`: lineage
 (input hashes, params), metrics, the blessing, and the serving `signature` (inputs with dtypes, shapes and training
 ranges or categories; the output and its classes), whose shape /work/notes/SIGNATURE.md fixes. The git commit and
-the time of a model are recorded when it is deployed (`assets.extra/deployment.json` in the store).
+the time of a model are recorded when it is deployed (`assets.extra/deployment.json` in the store). And
+`holdout.parquet`, the test rows the model is blessed on, hashed in the card's `holdout`: deploy stores it with the
+version, and it becomes the trusted holdout the next candidates are compared on (tasks/holdout.py).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ import pandas as pd
 from tasks.artifacts import BLESSING, EXPORT_DIR, FEATURES_DIR, METRICS, MODEL, read_spec, read_split, require
 from tasks.atomic import atomic_dir
 from tasks.errors import PipelineError, run_stage
+from tasks.holdout import HOLDOUT_FILE, holdout_card
 from tasks.kinds import KINDS
 from tasks.lineage import sha256_path
 from tasks.objectives import objective_for
@@ -97,6 +101,8 @@ def model_card(
     }
     if train is not None:
         card["signature"] = signature(spec, train)
+    if (FEATURES_DIR / "test.parquet").is_file():  # the rows it is blessed on: its trusted holdout once promoted
+        card["holdout"] = holdout_card(FEATURES_DIR / "test.parquet")
     return card
 
 
@@ -119,7 +125,10 @@ def write_checked_export(
                 f"export: the reloaded SavedModel differs from the Keras model by {difference:.3g} on the test "
                 f"split (export.tolerance is {tolerance}); the previous export was kept"
             )
-        (tmp / "model_card.json").write_text(json.dumps(card(difference), indent=2) + "\n")
+        written = card(difference)
+        if "holdout" in written:  # the file the card hashes, byte for byte (tasks/holdout.py)
+            shutil.copyfile(FEATURES_DIR / "test.parquet", tmp / HOLDOUT_FILE)
+        (tmp / "model_card.json").write_text(json.dumps(written, indent=2) + "\n")
     return difference
 
 

@@ -6,6 +6,9 @@ Checks, all on the same test data:
 - the champion (the production model of the model store): the candidate may be worse by at most
   `evaluate.gate.max_worse_than_champion_pct` per metric. No champion (first deployment) passes; a champion that
   cannot be scored on this data fails, since nothing would then show the candidate is not worse.
+- the trusted holdout (tasks/holdout.py): the same allowance, with candidate and champion scored on the rows the
+  champion was blessed on, so broken new rows cannot make a bad candidate look better. A holdout that fails its
+  hash check, or on which either model cannot be scored, fails; a champion stored before holdouts passes with a note.
 
 `evaluate.gate.override: true` with a non-empty `override_reason` blesses a candidate that failed; the failed checks
 and the reason stay in the blessing, the report and the model card. The blessing records which champion it was
@@ -135,16 +138,48 @@ def champion_checks(
     return checks
 
 
+def holdout_checks(holdout: dict[str, Any] | None, allowed: dict[str, float]) -> list[dict[str, Any]]:
+    """Compare with the champion on its trusted holdout. `holdout` is None (no champion), {version, absent},
+    {version, error} or {version, rows, candidate: metrics, champion: metrics}."""
+    if holdout is None:
+        return []
+    version = holdout.get("version")
+    if holdout.get("absent"):
+        return [
+            _check("holdout", None, True, f"production version {version} has no trusted holdout: {holdout['absent']}")
+        ]
+    if holdout.get("error"):
+        reason = f"the trusted holdout of production version {version} cannot be used: {holdout['error']}"
+        return [_check("holdout", None, False, reason)]
+    checks = []
+    for metric, pct in allowed.items():
+        ours, theirs = holdout["candidate"][metric], holdout["champion"][metric]
+        worse_pct = relative_worsening(metric, ours, theirs) * 100
+        passed = worse_pct <= pct
+        change = (
+            "equal" if abs(worse_pct) < 0.005 else f"{abs(worse_pct):.2f}% {'worse' if worse_pct > 0 else 'better'}"
+        )
+        reason = (
+            f"on the trusted holdout of production version {version} ({holdout.get('rows')} rows it was blessed on): "
+            f"{metric_label(metric)} {ours:.4g} vs {theirs:.4g}, {change} "
+            f"({'within' if passed else 'exceeds'} the {pct:g}% allowed)"
+        )
+        checks.append(_check("holdout", metric, passed, reason, worse_pct=worse_pct, allowed_pct=pct))
+    return checks
+
+
 def decide_blessing(
     candidate: dict[str, float],
     baselines: dict[str, dict[str, float]],
     champion: dict[str, Any] | None,
     policy: GatePolicy,
+    holdout: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The blessing: every check with its reason, whether they all passed, and whether an override blessed it anyway.
 
     `champion` identifies the production model it was compared with ({version, fingerprint, metrics} or with
-    `error`), or is None when there is none; its identity is kept so deploy can tell a stale blessing.
+    `error`), or is None when there is none; its identity is kept so deploy can tell a stale blessing. `holdout` is
+    the comparison on the champion's trusted holdout (see `holdout_checks`).
     """
     checks = floor_checks(candidate, policy.floors)
     baseline = baseline_checks(candidate, baselines, policy.primary_metric)
@@ -153,6 +188,7 @@ def decide_blessing(
     else:
         checks += [{**c, "passed": True, "reason": c["reason"] + " (not required)"} for c in baseline]
     checks += champion_checks(candidate, champion, policy.max_worse_than_champion_pct)
+    checks += holdout_checks(holdout, policy.max_worse_than_champion_pct)
     passed = all(c["passed"] for c in checks)
     failed = [c["reason"] for c in checks if not c["passed"]]
     reasons = [("FAILED " if not c["passed"] else "") + c["reason"] for c in checks]

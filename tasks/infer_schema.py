@@ -14,6 +14,10 @@ validation only ever uses the committed suites. From the reference it derives:
   deviations (`--sigmas`, default 2) of the reference's;
 `features.json` holds the exact columns that reach featurize (time, features, target): the guard that keeps leakage
 columns out of the model.
+For a problem with time it also writes `reference.json`, the reference profile (tasks/kinds/table_reference.py):
+bands for each month of a batch, from the month-to-month variation of the reference rows before `--until` (default
+`collect.as_of`: the data the production model is trained on). Renew it when a reviewed promotion moves the training
+window (`--until <the new as_of>`), and review the diff like the suites'.
 """
 
 from __future__ import annotations
@@ -182,6 +186,25 @@ def infer_features_suite(problem: TabularProblem, notes: str) -> dict[str, Any]:
     }
 
 
+def infer_profile(
+    frame: pd.DataFrame, problem: TabularProblem, until: str | None, source: str
+) -> dict[str, Any] | None:
+    """The reference profile of the rows before `until` (None/'none': all), or None for a problem without time or
+    a reference of too few months."""
+    from tasks.kinds.table_reference import infer_reference_profile
+
+    if problem.timestamp is None or problem.timestamp not in frame.columns:
+        return None
+    if until not in (None, "", "none"):
+        frame = frame.loc[pd.to_datetime(frame[problem.timestamp], errors="coerce") < pd.Timestamp(until)]
+    exclude = [*problem.categorical_features, *problem.extra.get("calendar_columns", ())]
+    notes = (
+        f"Inferred by `python -m tasks.infer_schema` from the rows of {source} before {until} ({len(frame)} rows): "
+        "bands for each month of a batch from the reference's month-to-month variation; reviewed before commit."
+    )
+    return infer_reference_profile(frame, f"{problem.name}.reference", problem.timestamp, exclude, notes=notes)
+
+
 def load_reference(path: str, problem: TabularProblem) -> pd.DataFrame:
     """Reference rows as collect writes them (safe column names, the problem's timestamp column if it has time),
     from any source `collect` reads."""
@@ -241,6 +264,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--row-factor", type=float, default=3.0, help="row-count ceiling, x reference rows")
     parser.add_argument("--sigmas", type=float, default=2.0, help="mean/quantile slack, in reference std devs")
     parser.add_argument(
+        "--until",
+        default=params.get("collect.as_of", (str, type(None)), None),
+        help="reference profile from rows before this time (default collect.as_of; 'none': every row)",
+    )
+    parser.add_argument(
         "--force", action="store_true", help="overwrite suites that exist and differ (the committed ones by default)"
     )
     args = parser.parse_args(argv)
@@ -272,6 +300,9 @@ def main(argv: list[str] | None = None) -> None:
     suites = {out_dir / f"{view}.json": suite for view, suite in (("raw", raw), ("features", features))}
     for suite in suites.values():
         suite["meta"]["great_expectations_version"] = check_loads_in_gx(suite)
+    profile = infer_profile(frame, problem, args.until, args.reference)
+    if profile is not None:
+        suites[out_dir / "reference.json"] = profile
     texts = {path: json.dumps(suite, indent=2) + "\n" for path, suite in suites.items()}
     refuse_to_overwrite(texts, args.force)  # all or nothing: never one suite new and the other old
     for path, text in texts.items():

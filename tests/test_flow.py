@@ -65,6 +65,7 @@ def test_flow_on_an_up_to_date_repo_skips_every_stage_and_keeps_dvc_lock(
     assert (pipeline_copy / "dvc.lock").read_text() == lock_before
     names = [name for name, _ in flow_task_runs(state.state_details.flow_run_id)]
     assert names == [
+        "preflight",  # the production pointer check, before any stage (flows/training.py)
         "collect", "validate", "featurize", "tune", "train", "evaluate", "export", "deploy", "monitor", "report",
     ]  # fmt: skip
 

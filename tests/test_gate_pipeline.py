@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +30,20 @@ PRODUCTION = Path("data/model_store/bike_demand/production.json")
 BASE = {"evaluate.permutation_repeats": 2, "train.epochs": 40, "train.patience": 10}
 
 
-def write_features(root: Path, params: dict[str, Any]) -> None:
-    """data/features/ as featurize makes it, from the bundled source (collect and validate are not under test)."""
+def write_features(
+    root: Path, params: dict[str, Any], poison: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+) -> None:
+    """data/features/ as featurize makes it, from the bundled source (collect and validate are not under test),
+    with `poison` applied to every row if given (a broken feed that validation let through)."""
     problem = load_problem(params["problem"])
     frame, _ = read_sources(str(REPO / params["collect"]["source"]))
     frame = select_before(frame, problem, parse_as_of(params["collect"]["as_of"]))[problem.model_columns]
+    frame = poison(frame) if poison is not None else frame
     fractions = {k: params["featurize"][k] for k in ("val_fraction", "test_fraction")}
     splits = split_by_time(frame, problem.timestamp, **fractions)
     spec = fit_feature_spec(splits["train"], problem)
     out = root / "data/features"
+    shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     for name, part in splits.items():
         part.to_parquet(out / f"{name}.parquet", index=False)
@@ -64,6 +69,7 @@ def run(root: Path, **changes: Any) -> dict[str, Any]:
             "production_after": PRODUCTION.read_bytes(),
             "versions": sorted(p.name for p in PRODUCTION.parent.iterdir() if p.name.isdigit()),
             "metrics": json.loads(Path("reports/evaluation/metrics.json").read_text()),
+            "evaluation": json.loads(Path("reports/evaluation/evaluation.json").read_text()),
             "blessing": json.loads(Path("data/evaluation/blessing.json").read_text()),
             "receipt": json.loads(Path("data/deploy/receipt.json").read_text()),
             "card": json.loads(Path("data/export/model_card.json").read_text()),
@@ -76,6 +82,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[st
     root = tmp_path_factory.mktemp("gate")
     write_features(root, effective_params())
     results = {"champion": run(root)}
+    # the issue's broken feed: temp and hum swapped in every row, past validation (say its checks were warnings)
+    write_features(root, effective_params(), lambda f: f.assign(temp=f["hum"], hum=f["temp"]))
+    results["swapped"] = run(root)
+    write_features(root, effective_params())
     results["worse"] = run(root, train__epochs=1)
     results["override"] = run(
         root,
@@ -105,6 +115,37 @@ def test_worse_candidate_is_refused_and_production_is_unchanged(runs: dict[str, 
     assert worse["production_after"] == worse["production_before"]
     assert worse["versions"] == ["1"]
     assert "NOT BLESSED" in worse["html"]
+    # the one-epoch model is also worse on the rows the champion was blessed on (its trusted holdout)
+    assert any(r.startswith("on the trusted holdout of production version 1 (") for r in worse["blessing"]["failed"])
+    assert "Trusted holdout" in worse["html"]
+
+
+def test_a_promoted_version_carries_the_rows_it_was_blessed_on(runs: dict[str, dict[str, Any]]) -> None:
+    from tasks.holdout import load_holdout
+    from tasks.model_store import ModelStore
+
+    root = runs["root"]["path"]
+    store = ModelStore(root / "data/model_store", "bike_demand")
+    holdout = load_holdout(store.version_dir(1), store.card(1))  # hash-checked against version 1's card
+    assert holdout is not None and len(holdout) == runs["champion"]["card"]["holdout"]["rows"]
+    pd.testing.assert_frame_equal(holdout, pd.read_parquet(root / "data/features/test.parquet"))
+
+
+def test_a_candidate_that_wins_on_broken_rows_is_refused_on_the_trusted_holdout(
+    runs: dict[str, dict[str, Any]],
+) -> None:
+    swapped = runs["swapped"]
+    # scored on the broken test rows, the good champion looks far worse than the candidate trained on them ...
+    assert swapped["metrics"]["model"]["rmse"] < swapped["metrics"]["champion"]["rmse"]
+    assert not [c for c in swapped["blessing"]["checks"] if c["check"] == "champion" and not c["passed"]]
+    # ... but on the rows the champion was blessed on, the candidate is worse: refused, production unchanged
+    assert not swapped["blessing"]["blessed"]
+    assert swapped["blessing"]["failed"][0].startswith("on the trusted holdout of production version 1 (")
+    assert swapped["production_after"] == swapped["production_before"] and swapped["versions"] == ["1"]
+    gap = swapped["evaluation"]["holdout"]["champion_gap"]
+    assert gap.startswith("production version 1 scores RMSE") and "Columns that moved most: " in gap
+    assert {m["column"] for m in swapped["evaluation"]["holdout"]["moved_columns"][:2]} == {"temp", "hum"}
+    assert "Columns that moved most" in swapped["html"]
 
 
 def test_champion_is_scored_as_served_on_the_same_test_rows(runs: dict[str, dict[str, Any]]) -> None:

@@ -9,7 +9,10 @@ tasks.infer_schema`, then review and commit):
   can never reach the model.
 Beyond the suites (`tasks/data_checks.py`): no future timestamps, gaps longer than `validate.max_gap` (critical unless
 `validate.gap_severity: warning`: a missing week or month is a broken feed, not a season), duplicate
-rows, and target leakage through undeclared columns.
+rows, and target leakage through undeclared columns. And, where the problem has a committed `reference.json`, each month
+of the batch against the reference's own month-to-month variation (`tasks/kinds/table_reference.py`): relations
+between columns (correlations, exact sums) and stable scales and levels, so a column swap or an in-range rescale
+fails, naming the columns and the size of the shift, while a new season passes.
 
 Each expectation has a severity: `critical` fails the run, `warning`/`info` is reported and the run continues.
 data/raw/data.parquet is read `validate.chunk_rows` rows at a time, so memory stays bounded for any input size.
@@ -44,6 +47,7 @@ from tasks.data_checks import CheckSettings, DataChecks
 from tasks.errors import PipelineError
 from tasks.expectations import ExpectationResult, SuiteRun
 from tasks.findings import Finding, ValidationOutcome, to_finding
+from tasks.kinds.table_reference import ReferenceChecks, check_profile
 from tasks.kinds.table_source import GIVEN_TEST
 from tasks.params import Params
 from tasks.progress import duration
@@ -103,6 +107,20 @@ def load_suite_json(path: Path) -> dict[str, Any]:
     return suite
 
 
+def load_reference_profile(problem: TabularProblem) -> dict[str, Any] | None:
+    """The problem's committed reference profile (`reference.json` beside the suites), or None when it has none
+    (a problem without time, or one whose reference has too few months: see tasks/kinds/table_reference.py)."""
+    path = problem.suite_path("reference")
+    if not path.exists():
+        return None
+    try:
+        profile = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise PipelineError(f"{path}: not valid JSON: {err}") from None
+    check_profile(profile, str(path))
+    return profile
+
+
 def feature_view(frame: pd.DataFrame, problem: TabularProblem) -> pd.DataFrame:
     """The columns that continue to featurize: everything but the declared leakage and helper columns."""
     drop = [c for c in frame.columns if c not in problem.model_columns]
@@ -124,9 +142,12 @@ def validate_stream(
     problem: TabularProblem,
     settings: ValidateSettings,
     sink: Callable[[pd.DataFrame], None] | None = None,
+    reference: dict[str, Any] | None = None,
 ) -> StreamResult:
-    """Run both suites and the extra checks over `chunks`; pass each chunk's feature view to `sink`."""
+    """Run both suites, the extra checks and (if given) the reference profile's checks over `chunks`; pass each
+    chunk's feature view to `sink`."""
     raw_run = SuiteRun(raw_suite, settings.sample_size)
+    against_reference = ReferenceChecks(reference) if reference is not None else None
     features_run = SuiteRun(features_suite, settings.sample_size)
     checks = DataChecks(
         CheckSettings(
@@ -146,6 +167,8 @@ def validate_stream(
         marker = chunk.pop(GIVEN_TEST) if GIVEN_TEST in chunk.columns else None  # collect's, not the source's
         raw_run.update(chunk)
         checks.update(chunk)
+        if against_reference is not None:
+            against_reference.update(chunk)
         view = feature_view(chunk, problem)
         features_run.update(view)
         rows += len(chunk)
@@ -167,6 +190,8 @@ def validate_stream(
     findings = [to_finding(raw_run.name, r) for r in raw_results]
     findings += [to_finding(features_run.name, r) for r in features_results]
     findings += [to_finding("checks", r) for r in check_results]
+    if against_reference is not None:
+        findings += [to_finding(str(reference.get("name", "reference")), r) for r in against_reference.finish()]
     runs = [(raw_suite, raw_results), (features_suite, features_results)]
     return StreamResult(ValidationOutcome(findings), runs, rows, bool(ordered))
 
@@ -291,7 +316,8 @@ def validate(
     try:
         sink = ParquetSink(staged)
         try:
-            result = validate_stream(iter_parquet(raw, settings.chunk_rows), *suites, problem, settings, sink)
+            chunks = iter_parquet(raw, settings.chunk_rows)
+            result = validate_stream(chunks, *suites, problem, settings, sink, load_reference_profile(problem))
         finally:
             sink.close()
         write_reports(report_dir, result, raw, run_time, settings.data_docs)

@@ -94,7 +94,7 @@ def test_cli_writes_both_suites_and_the_committed_ones_match_it(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "review, then commit" in done.stdout
 
-    for view in ("raw", "features"):
+    for view in ("raw", "features", "reference"):
         written = json.loads((tmp_path / f"{view}.json").read_text())
         committed = json.loads(PROBLEM.suite_path(view).read_text())
         assert written["expectations"] == committed["expectations"], f"{view}.json differs from a fresh inference"
@@ -121,7 +121,7 @@ def test_cli_refuses_to_overwrite_differing_suites_shows_the_diff_and_overwrites
     assert {view: (tmp_path / f"{view}.json").read_text() for view in ("raw", "features")} == before
 
     again = infer_cli("--out-dir", str(tmp_path))
-    assert again.returncode == 0 and again.stdout.count(": unchanged") == 2
+    assert again.returncode == 0 and again.stdout.count(": unchanged") == 3
 
     forced = infer_cli("--out-dir", str(tmp_path), "--margin", "0.5", "--force")
     assert forced.returncode == 0 and "wrote" in forced.stdout
