@@ -23,7 +23,8 @@ SIGNAL_TITLES = {
     "data_drift": "Data drift (weighted share of drifted input columns)",
     "adversarial": "Adversarial validation (ROC AUC of a classifier telling the window from the training data)",
     "prediction_drift": "Prediction drift (the model's outputs against its outputs on the training data)",
-    "performance": "Performance (on the window's rows with ground truth)",
+    "performance": "Performance (the task's first metric on the window's rows with ground truth; red: any metric past "
+    "its floor, the window's page says which)",
 }
 
 

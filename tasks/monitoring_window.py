@@ -190,9 +190,9 @@ def assess_window(
         y_true = labelled[reference.target].to_numpy(dtype=float)
         y_pred = np.asarray(labelled["prediction"].tolist(), dtype=float)
         quality = performance(y_true, y_pred, reference.task, reference.test_metrics, floor)
-        # the metric drawn in the trend: the first one past its floor, else the task's first (RMSE, accuracy)
-        breached = [m for m in quality["metrics"] if any(b.startswith(f"{m} ") for b in quality["breaches"])]
-        shown = (breached or list(quality["metrics"]))[0]
+        # the metric drawn in the trend: always the task's first (RMSE, accuracy), so one line is one metric across
+        # windows; the point is red when any metric breached its floor, and `why` names which
+        shown = next(iter(quality["metrics"]))
         signals["performance"] = {
             "fired": bool(quality["degraded"]),
             "score": quality["metrics"][shown],
