@@ -33,7 +33,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-BENCH_DIR = REPO / ".bench"
+BENCH_DIR = Path(os.environ.get("TRAINLINE_BENCH_DIR", REPO / ".bench"))
 NUMERIC = [f"num_{i}" for i in range(10)]
 CATEGORICAL = [f"cat_{i}" for i in range(5)]
 DRIFTING = ("num_0", "num_5", "cat_0")  # 3 of 15: the 0.5 share rule hides them

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,7 +40,7 @@ SOURCE = REPO / "data/sources/bikeshare-2011.csv.gz"
 NUMERIC = [*PROBLEM.numeric_features, PROBLEM.target]
 CATEGORICAL = list(PROBLEM.categorical_features)
 EXPECTED_TO_CHANGE = ("season",)
-BENCH_DIR = REPO / ".bench"
+BENCH_DIR = Path(os.environ.get("TRAINLINE_BENCH_DIR", REPO / ".bench"))
 
 
 def bike_with_time() -> pd.DataFrame:
