@@ -66,7 +66,7 @@ def test_a_failing_stage_fails_the_run_with_its_message_after_its_retries_and_st
     assert "'train.epochs' must be >= 1, got 0" in message, message  # the stage's own clear message
     assert "Traceback" not in message
     runs = task_runs(state.state_details.flow_run_id)
-    assert [name for name, _, _ in runs] == ["collect", "validate", "featurize", "tune", "train"]
+    assert [name for name, _, _ in runs] == ["preflight", "collect", "validate", "featurize", "tune", "train"]
     assert all(state_name == "Completed" for _, state_name, _ in runs[:-1]), runs
     assert runs[-1][1] == "Failed" and runs[-1][2] == TRAIN_ATTEMPTS, runs
     assert hashlib.sha256(metrics.read_bytes()).hexdigest() == metrics_before  # evaluate never ran

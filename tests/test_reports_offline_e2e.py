@@ -44,6 +44,8 @@ def kind_of(page: Path, reports: Path) -> str:
         return "index"
     if relative == "history/index.html":
         return "history"
+    if relative == "monitoring/index.html":
+        return "production monitoring"
     if relative == "evaluation/index.html" or relative.startswith("history/evaluation/"):
         return "evaluation"
     if relative == "monitoring/drift.html" or relative.startswith("history/drift/"):
@@ -64,6 +66,8 @@ def expected_content(workspace: Path, kind: str, page: Path) -> list[str]:
     if kind == "index":
         verdict = "blessed" if blessed else "NOT blessed"
         return ["Pipeline reports", "Data validation", "Drift monitoring", f"{verdict}; test", f"{score:.3f}"]
+    if kind == "production monitoring":  # written empty by the report stage until monitoring has run
+        return ["Monitoring of production", "No window has been assessed yet."]
     if kind == "history":  # the earlier runs' page (the current run's copies are listed on the index instead)
         return ["Earlier runs", "Back to the current reports"]
     if kind == "evaluation":
