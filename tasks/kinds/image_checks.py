@@ -146,6 +146,19 @@ def validate_images(
     return checks
 
 
+def refuse_batch(outcome: dict[str, Any], checks: list[Check], run_time: datetime) -> None:
+    """Stop the pipeline on a failed validation: quarantine the raw batch with its report and raise one message
+    naming every critical failure (the last validated data is left as it was)."""
+    lines = [f"{RAW}: {outcome['failed']} check(s) failed; the pipeline stops before featurize:"]
+    lines += [f"  - {c.name}: {c.detail}" for c in checks if not c.success and c.severity == "critical"]
+    lines.append(
+        f"  The last validated data in {VALIDATED_DIR}/ was left as it was. Report: {VALIDATION_REPORT_DIR}/index.html"
+    )
+    kept = quarantine(RAW.parent, VALIDATION_REPORT_DIR, "\n".join(lines), run_time, QUARANTINE_DIR)
+    lines.append(f"  The rejected batch and its report were kept in {kept}/")
+    raise PipelineError("\n".join(lines))
+
+
 def summary(checks: list[Check]) -> dict[str, Any]:
     failed = [c for c in checks if not c.success and c.severity == "critical"]
     return {
@@ -190,15 +203,7 @@ def validate(problem: ImageProblem, params: Params) -> None:
         (docs / "index.html").write_text(render_report(checks, problem, counts))
         (docs / "summary.json").write_text(json.dumps(outcome, indent=2) + "\n")
     if not outcome["success"]:
-        lines = [f"{RAW}: {outcome['failed']} check(s) failed; the pipeline stops before featurize:"]
-        lines += [f"  - {c.name}: {c.detail}" for c in checks if not c.success and c.severity == "critical"]
-        lines.append(
-            f"  The last validated data in {VALIDATED_DIR}/ was left as it was. "
-            f"Report: {VALIDATION_REPORT_DIR}/index.html"
-        )
-        kept = quarantine(RAW.parent, VALIDATION_REPORT_DIR, "\n".join(lines), run_time, QUARANTINE_DIR)
-        lines.append(f"  The rejected batch and its report were kept in {kept}/")
-        raise PipelineError("\n".join(lines))
+        refuse_batch(outcome, checks, run_time)
     with atomic_dir(VALIDATED_DIR) as tmp:
         images.to_parquet(tmp / VALIDATED.name, index=False)
     log.info("%d images passed %d checks", len(images), len(checks))

@@ -36,7 +36,6 @@ import pandas as pd
 from pipelines.problem import TextProblem
 from tasks.artifacts import (
     FEATURES_DIR,
-    QUARANTINE_DIR,
     RAW,
     RAW_DIR,
     RAW_MANIFEST,
@@ -52,9 +51,8 @@ from tasks.baselines import aligned_probabilities
 from tasks.drift import measure
 from tasks.errors import PipelineError
 from tasks.kinds.contract import DriftResult, Predictor
-from tasks.kinds.image_checks import Check, summary
+from tasks.kinds.image_checks import Check, refuse_batch, summary
 from tasks.params import Params
-from tasks.quarantine import quarantine
 from tasks.report_html import page, table
 from tasks.sources import HttpSettings, read_sources
 
@@ -212,15 +210,7 @@ def validate(problem: TextProblem, params: Params) -> None:
         (docs / "index.html").write_text(render_validation(checks, problem, frame))
         (docs / "summary.json").write_text(json.dumps(outcome, indent=2) + "\n")
     if not outcome["success"]:
-        lines = [f"{RAW}: {outcome['failed']} check(s) failed; the pipeline stops before featurize:"]
-        lines += [f"  - {c.name}: {c.detail}" for c in checks if not c.success and c.severity == "critical"]
-        lines.append(
-            f"  The last validated data in {VALIDATED_DIR}/ was left as it was. "
-            f"Report: {VALIDATION_REPORT_DIR}/index.html"
-        )
-        kept = quarantine(RAW.parent, VALIDATION_REPORT_DIR, "\n".join(lines), run_time, QUARANTINE_DIR)
-        lines.append(f"  The rejected batch and its report were kept in {kept}/")
-        raise PipelineError("\n".join(lines))
+        refuse_batch(outcome, checks, run_time)
     kept_rows = frame.loc[~frame["text"].astype(str).duplicated(keep="first")].reset_index(drop=True)
     with atomic_dir(VALIDATED_DIR) as tmp:
         kept_rows.to_parquet(tmp / VALIDATED.name, index=False)
