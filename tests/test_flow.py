@@ -9,15 +9,14 @@ import pytest
 import yaml
 
 from tests.conftest import FAST_TRAIN, copy_repository
+from tests.prefect_harness import prefect_harness
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def prefect_server() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_harness(startup_timeout_s=120):
         yield
 
 

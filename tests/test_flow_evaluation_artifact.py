@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from flows.training import evaluation_markdown
+from tests.prefect_harness import prefect_harness
 
 
 def test_no_artifact_before_evaluate_has_run(tmp_path: Path) -> None:
@@ -40,7 +41,6 @@ def test_a_flow_run_publishes_the_evaluation_headline_artifact(pipeline_copy: Pa
     import asyncio
 
     from prefect.client.orchestration import get_client
-    from prefect.testing.utilities import prefect_test_harness
 
     from flows.training import training_pipeline
 
@@ -56,7 +56,7 @@ def test_a_flow_run_publishes_the_evaluation_headline_artifact(pipeline_copy: Pa
             response.raise_for_status()
             return response.json()
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_harness(startup_timeout_s=120):
         state = training_pipeline(repo=str(pipeline_copy), return_state=True)
         assert state.is_completed()
         stored = asyncio.run(artifacts(state.state_details.flow_run_id))

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.prefect_harness import prefect_harness
 from tests.workspaces import committed_yaml, merge_params
 
 pytestmark = pytest.mark.e2e
@@ -23,9 +24,7 @@ TRAIN_ATTEMPTS = committed_yaml("params.yaml")["orchestrate"]["stages"]["train"]
 
 @pytest.fixture(scope="module")
 def prefect_server() -> Iterator[None]:
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
+    with prefect_harness(startup_timeout_s=180):
         yield
 
 

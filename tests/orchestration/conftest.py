@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from infra import stack
+from tests.prefect_harness import drain_prefect_workers
 
 
 @dataclass(frozen=True)
@@ -48,20 +49,6 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
                 drain_prefect_workers()
     finally:
         stack.stop(started)
-
-
-def drain_prefect_workers(timeout_s: float = 60.0) -> None:
-    """Send what this process's Prefect log and event workers still hold, then stop them.
-
-    They are process-wide singletons bound to the API they first talked to, not to the current PREFECT_API_URL. Left
-    running after this server stops, they would retry the dead server for every later event (about a minute each),
-    and the in-process flows of later test modules, on their own servers, would crawl (prefect_test_harness drains
-    them on exit for the same reason)."""
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    APILogWorker.drain_all(timeout=timeout_s)
-    EventsWorker.drain_all(timeout=timeout_s)
 
 
 def run_async(coroutine):
