@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.conftest import FAST_TRAIN, copy_repository
-from tests.prefect_harness import prefect_harness
+from tests.prefect_harness import drain_prefect_workers, prefect_harness
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +46,7 @@ def flow_task_runs(flow_run_id) -> list[tuple[str, str]]:
     # until every stage's task run and a final state are there, rather than read once and race it.
     import time
 
-    deadline = time.monotonic() + 240  # under load the server records them late; returns as soon as all are there
+    deadline = time.monotonic() + 90  # returns as soon as all are there
     runs = asyncio.run(read())
     while time.monotonic() < deadline and (
         len(runs) < len(TASK_RUNS) or any(state not in ("Completed", "Failed", "Crashed") for _, state in runs)
@@ -123,7 +123,6 @@ def drift_events_for(resource_id: str, wait_s: float = 180.0) -> list[dict]:
     import time
 
     from prefect.client.orchestration import get_client
-    from prefect.events.worker import EventsWorker
 
     from flows.training import DRIFT_EVENT
 
@@ -136,7 +135,7 @@ def drift_events_for(resource_id: str, wait_s: float = 180.0) -> list[dict]:
             response.raise_for_status()
             return response.json()["events"]
 
-    EventsWorker.drain_all(timeout=60)
+    drain_prefect_workers()
     deadline = time.monotonic() + wait_s
     while True:
         events = asyncio.run(read())
