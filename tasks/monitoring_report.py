@@ -71,9 +71,12 @@ def _mapping_table(values: dict[str, Any]) -> str:
 def window_page(verdict: dict[str, Any]) -> str:
     """One window's report (deterministic: the same verdict gives the same bytes)."""
     window = verdict["window"]
+    refused = verdict.get("refused_rows", 0)  # verdicts written before the server logged refusals have none
     subtitle = (
         f"model {verdict['model']} version {verdict['version']}; window {window['from']} .. {window['to']} "
-        f"({verdict['rows']} rows, {verdict['labelled_rows']} with ground truth); reference: the version's "
+        f"({verdict['rows']} rows, {verdict['labelled_rows']} with ground truth"
+        + (f", {refused} refused by the server (in data drift, not in prediction drift)" if refused else "")
+        + "); reference: the version's "
         f"training data ({verdict['reference']['rows']} rows, from {verdict['reference']['found_at']})"
     )
     signals = [

@@ -9,9 +9,9 @@ training data, with three signals and one verdict per window.
 For the production version (the store's pointer, `deploy.store`), the windows (`monitoring.window`) of its rows in
 the prediction log (`serving.log.dir`) are compared with the training data its model card names
 (tasks/monitoring_reference.py):
-- data drift: every input column (tasks/drift_verdict.py `assess`: calibrated on the reference's own windows, KS,
-  adversarial validation);
-- prediction drift: the outputs served against the version's outputs on its training data;
+- data drift: every input column of every row the server was sent, refused ones included
+  (tasks/drift_verdict.py `assess`: calibrated on the reference's own windows, KS, adversarial validation);
+- prediction drift: the outputs served (answered rows) against the version's outputs on its training data;
 - performance: where ground truth has arrived (`<log dir>/ground_truth/*.parquet`: request_id, instance and the
   target), the window's error against the model's test-time figures and `monitoring.performance_floor`.
 Each window's verdict goes to reports/monitoring/ (JSON, HTML, the Parquet history, the trend page); on drift the
@@ -140,8 +140,9 @@ def assess_window(
     """The verdict of one window: the signals (data drift, adversarial validation, prediction drift, performance),
     which fired and why, and the window's facts.
 
-    `rows` holds the input columns, `prediction` (what was served) and the target where ground truth is known.
-    The reference is in time order; windows cut from it calibrate each column (tasks/drift_verdict.py).
+    `rows` holds the input columns, `prediction` (what was served), `refused` (why the server refused a row; those
+    count in data drift only) and the target where ground truth is known. The reference is in time order; windows
+    cut from it calibrate each column (tasks/drift_verdict.py).
     """
     from tasks.drift_verdict import assess, performance, prediction_drift
 
@@ -158,11 +159,17 @@ def assess_window(
         settings=engine,
         time_column=time_column,
     )
-    served = np.asarray(rows["prediction"].tolist(), dtype=float)
-    outputs = prediction_drift(np.asarray(reference_outputs, dtype=float), served, engine)
+    refused = rows["refused"].notna() if "refused" in rows else pd.Series(False, index=rows.index)
+    answered = rows[~refused]
+    if len(answered):
+        served = np.asarray(answered["prediction"].tolist(), dtype=float)
+        outputs = prediction_drift(np.asarray(reference_outputs, dtype=float), served, engine)
+    else:
+        why = f"the server refused all {len(rows)} rows of the window: no output to compare"
+        outputs = {"drifted": False, "verdict": "no_outputs", "columns": {}, "drifted_columns": [], "why": why}
     worst_output = _worst_column(outputs)
     adversarial = data.get("adversarial") or {}
-    labelled = rows[rows[reference.target].notna()] if reference.target in rows else rows.iloc[:0]
+    labelled = answered[answered[reference.target].notna()] if reference.target in rows else rows.iloc[:0]
     signals: dict[str, dict[str, Any]] = {
         "data_drift": {
             "fired": "data_drift" in data["fired"],
@@ -208,6 +215,7 @@ def assess_window(
         "window": bounds,
         "window_rule": settings.rule.describe(),
         "rows": len(rows),
+        "refused_rows": int(refused.sum()),
         "labelled_rows": len(labelled),
         "reference": {"rows": len(reference.frame), "found_at": reference.found_at},
         "signals": signals,

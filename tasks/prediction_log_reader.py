@@ -1,12 +1,14 @@
 """Read back the server's prediction log (tasks/serving/prediction_log.py) as one frame, joined with ground truth.
 
 The log is Parquet under `<dir>/date=YYYY-MM-DD/part-*.parquet`, one row per instance: `request_id`, `instance`,
-`time`, `model`, `version`, `input` (a JSON object of the instance's fields), `output` (JSON). Ground truth arrives
+`time`, `model`, `version`, `input` (a JSON object of the instance's fields), `output` (JSON), `refused` (why the
+server refused the instance, null when it answered; absent from logs written before it existed). Ground truth arrives
 later as Parquet files (default `<dir>/ground_truth/*.parquet`) with `request_id`, `instance` and the target column;
 it is joined on (`request_id`, `instance`), the last file's value winning for a pair delivered twice.
 
-The frame returned has the log's columns, one column per input field, `prediction` (the output: a number for a
-regression, the class probabilities for a classifier), and the target column where ground truth is known.
+The frame returned has the log's columns (`refused` always), one column per input field, `prediction` (the output:
+a number for a regression, the class probabilities for a classifier; None where refused), and the target column
+where ground truth is known.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from tasks.errors import PipelineError
 
 LOG_COLUMNS = ("request_id", "instance", "time", "model", "version", "input", "output")
+REFUSED = "refused"
 KEY = ["request_id", "instance"]
 GROUND_TRUTH_DIR = "ground_truth"
 
@@ -37,19 +41,20 @@ def read_prediction_log(log_dir: Path, model: str | None = None) -> pd.DataFrame
     frames = []
     for path in log_files(log_dir):
         try:
-            frame = pd.read_parquet(path, columns=list(LOG_COLUMNS))
+            has_refused = REFUSED in pq.read_schema(path).names
+            frame = pd.read_parquet(path, columns=[*LOG_COLUMNS, *([REFUSED] if has_refused else [])])
         except Exception as err:  # pyarrow raises several kinds for a corrupt or foreign file
             expected = list(LOG_COLUMNS)
             raise PipelineError(f"{path}: not a prediction log file (expected columns {expected}): {err}") from None
-        frames.append(frame)
+        frames.append(frame if has_refused else frame.assign(**{REFUSED: None}))
     if not frames:
-        return pd.DataFrame(columns=[*LOG_COLUMNS, "prediction"])
+        return pd.DataFrame(columns=[*LOG_COLUMNS, REFUSED, "prediction"])
     log = pd.concat(frames, ignore_index=True)
     if model is not None:
         log = log[log["model"] == model]
     log = log.sort_values(["time", "request_id", "instance"], kind="stable").reset_index(drop=True)
     fields = pd.DataFrame.from_records([json.loads(text) for text in log["input"]], index=log.index)
-    outputs = [json.loads(text) for text in log["output"]]
+    outputs = [json.loads(text) if isinstance(text, str) else None for text in log["output"]]
     log = log.assign(prediction=[_scalar(value) for value in outputs])
     return pd.concat([log, fields[[c for c in fields.columns if c not in log.columns]]], axis=1)
 

@@ -36,7 +36,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tasks.serving.metrics import Metrics
 from tasks.serving.model_holder import LoadedModel, ModelHolder
 from tasks.serving.prediction_log import LoggedRequest, PredictionLog
-from tasks.serving.request_checks import CheckPolicy, RequestError, ServingError, check_request, parse_body
+from tasks.serving.request_checks import (
+    CheckPolicy,
+    OutOfRange,
+    RequestError,
+    ServingError,
+    check_request,
+    parse_body,
+)
 
 log = logging.getLogger(__name__)
 ROUTE = re.compile(
@@ -114,7 +121,11 @@ class Serving:
     def predict(self, body: bytes, version: int | None, label: str | None, request_id: str) -> tuple[dict, LoadedModel]:
         payload = parse_body(body)
         model = self.model(version, label)
-        batch = check_request(payload, model.signature, self.options.policy)
+        try:
+            batch = check_request(payload, model.signature, self.options.policy)
+        except OutOfRange as refused:  # what production was sent matters to monitoring, answered or not
+            self.log_refused(refused, model, request_id)
+            raise
         try:
             outputs = model.predict(batch.arrays)
         except Exception as err:  # a model failure on checked input is our bug, not the client's
@@ -135,6 +146,23 @@ class Serving:
         self.after_answer(entry, batch.arrays, model)
         answer = {"predictions": outputs.tolist()} if batch.row_format else {"outputs": outputs.tolist()}
         return answer, model
+
+    def log_refused(self, refused: OutOfRange, model: LoadedModel, request_id: str) -> None:
+        """Log a request refused for out-of-range values: its inputs, no outputs, `refused` saying why."""
+        if self.prediction_log is None:
+            return
+        batch = refused.batch
+        entry = LoggedRequest(
+            request_id,
+            datetime.now(UTC),
+            self.holder.model_name,
+            model.version,
+            batch.arrays,
+            None,
+            warnings=batch.warnings,
+            refused=refused.kind,
+        )
+        self.prediction_log.record(entry)
 
     def after_answer(self, entry: LoggedRequest, arrays: dict[str, np.ndarray], model: LoadedModel) -> None:
         """Shadow-score (off the response path) and log; neither may delay or fail the answer."""

@@ -1,9 +1,10 @@
 """The prediction log: what the server saw and answered, in Parquet files that monitoring reads.
 
 One row per instance: `request_id`, `instance` (its index in the request), `time` (UTC), `model`, `version`,
-`input` (JSON object of the instance's fields), `output` (JSON), `shadow_version` and `shadow_output` (when a shadow
-scored it), `warnings` (out-of-range fields in warn mode). Ground truth can later be joined on `request_id` +
-`instance`.
+`input` (JSON object of the instance's fields), `output` (JSON; null when refused), `shadow_version` and
+`shadow_output` (when a shadow scored it), `warnings` (out-of-range fields), `refused` (null when answered;
+`out_of_range` for a request refused for its values in `serving.out_of_range: reject` mode, logged so monitoring sees
+what production was sent). Ground truth can later be joined on `request_id` + `instance`.
 
 Requests only put their arrays on a bounded queue (`record()` never blocks: when the queue is full, rows are dropped
 and counted); a writer thread turns them into rows and writes a file when `flush_rows` rows wait, when the oldest has
@@ -39,10 +40,18 @@ class LoggedRequest:
     model: str
     version: int
     inputs: dict[str, np.ndarray]
-    outputs: np.ndarray
+    outputs: np.ndarray | None  # None: refused, not answered
     shadow_version: int | None = None
     shadow_outputs: np.ndarray | None = None
     warnings: list[str] | None = None
+    refused: str | None = None
+
+    @property
+    def n(self) -> int:
+        """The request's number of instances."""
+        if self.outputs is not None:
+            return len(self.outputs)
+        return len(next(iter(self.inputs.values())))
 
 
 def _json_cell(value: Any) -> str:
@@ -51,7 +60,7 @@ def _json_cell(value: Any) -> str:
 
 def to_rows(entry: LoggedRequest) -> list[dict[str, Any]]:
     rows = []
-    for i in range(len(entry.outputs)):
+    for i in range(entry.n):
         rows.append(
             {
                 "request_id": entry.request_id,
@@ -60,10 +69,11 @@ def to_rows(entry: LoggedRequest) -> list[dict[str, Any]]:
                 "model": entry.model,
                 "version": entry.version,
                 "input": json.dumps({k: _plain(v[i]) for k, v in entry.inputs.items()}),
-                "output": _json_cell(entry.outputs[i]),
+                "output": _json_cell(entry.outputs[i]) if entry.outputs is not None else None,
                 "shadow_version": entry.shadow_version,
                 "shadow_output": _json_cell(entry.shadow_outputs[i]) if entry.shadow_outputs is not None else None,
                 "warnings": json.dumps(entry.warnings) if entry.warnings else None,
+                "refused": entry.refused,
             }
         )
     return rows
@@ -108,7 +118,7 @@ class PredictionLog:
 
     def record(self, entry: LoggedRequest) -> bool:
         """Queue one request's rows; never blocks. False (and counted) when the queue is full."""
-        n = len(entry.outputs)
+        n = entry.n
         with self._lock:
             if self._pending + n > self.queue_rows:
                 self.on_rows("dropped", n)
@@ -143,7 +153,7 @@ class PredictionLog:
                     buffer.extend(to_rows(item))
                 except Exception as err:  # an entry that cannot be logged is dropped, never the writer
                     log.error("prediction log: request %s not logged: %s", item.request_id, err)
-                    self._done("dropped", len(item.outputs))
+                    self._done("dropped", item.n)
             if buffer and (len(buffer) >= self.flush_rows or time.monotonic() - oldest >= self.flush_s):
                 self._flush(buffer)
                 buffer = []
@@ -201,5 +211,6 @@ def log_schema() -> Any:
             ("shadow_version", pa.int64()),
             ("shadow_output", pa.string()),
             ("warnings", pa.string()),
+            ("refused", pa.string()),
         ]
     )

@@ -4,7 +4,8 @@ A request carries `instances` (rows: a list of `{input: value}` objects, or of b
 input) or `inputs` (columns: `{input: [value per instance]}`, or a bare list for one input), never both. Every
 instance's fields are checked for names, dtype, shape, missing values, NaN/inf, and values far outside the training
 range (`range_tolerance` x the range beyond its ends) or unseen categories, which are rejected or only reported
-(`out_of_range: reject | warn`). Each failure raises a `RequestError` naming the instance and the field.
+(`out_of_range: reject | warn`). Each failure raises a `RequestError` naming the instance and the field. A request
+refused for its values alone (`OutOfRange`) carries its checked arrays, so the server can still log what it saw.
 """
 
 from __future__ import annotations
@@ -33,6 +34,15 @@ class ServingError(Exception):
 class RequestError(ServingError):
     def __init__(self, message: str, kind: str = "invalid_request") -> None:
         super().__init__(400, message, kind)
+
+
+class OutOfRange(RequestError):
+    """Refused in `reject` mode for values far outside the training range or unseen categories, and nothing else:
+    the request is well-formed, so `batch` holds its checked arrays (the first problem is the message)."""
+
+    def __init__(self, batch: CheckedBatch) -> None:
+        super().__init__(batch.warnings[0], "out_of_range")
+        self.batch = batch
 
 
 @dataclass(frozen=True)
@@ -134,11 +144,14 @@ def _show(value: Any) -> str:
 
 
 def check_request(payload: dict[str, Any], signature: dict[str, Any], policy: CheckPolicy) -> CheckedBatch:
-    """Every instance of `payload` checked against `signature`; raises RequestError on the first bad field."""
+    """Every instance of `payload` checked against `signature`; raises RequestError on the first malformed field,
+    and, in `reject` mode, OutOfRange once every field is checked and some value is out of range."""
     columns, n, row_format = split_fields(payload, signature, policy)
     batch = CheckedBatch({}, n, row_format)
     for spec in signature["inputs"]:
         batch.arrays[spec["name"]] = check_field(columns[spec["name"]], spec, policy, batch)
+    if batch.warnings and policy.out_of_range == "reject":
+        raise OutOfRange(batch)
     return batch
 
 
@@ -146,7 +159,7 @@ def check_field(values: list[Any], spec: dict[str, Any], policy: CheckPolicy, ba
     """One input's values (one per instance) as an array shaped (n, *spec.shape)."""
     name, dtype, shape = spec["name"], spec["dtype"], tuple(spec.get("shape", []))
     if dtype == "string":
-        return _check_strings(values, spec, policy, batch)
+        return _check_strings(values, spec, batch)
     whole = _whole_column(values, spec, policy)
     if whole is not None:
         return whole
@@ -235,10 +248,10 @@ def _check_values(
     elif "categories" in spec and array.size == 1 and array.item() not in set(spec["categories"]):
         problem = f"{where}: {array.item()!r} was never seen in training; known values: {_preview(spec['categories'])}"
     if problem:
-        _out_of_range(problem, spec["name"], policy, batch)
+        _out_of_range(problem, spec["name"], batch)
 
 
-def _check_strings(values: list[Any], spec: dict[str, Any], policy: CheckPolicy, batch: CheckedBatch) -> np.ndarray:
+def _check_strings(values: list[Any], spec: dict[str, Any], batch: CheckedBatch) -> np.ndarray:
     name, shape = spec["name"], tuple(spec.get("shape", []))
     if shape not in ((), (1,)):
         raise RequestError(f"field {name!r}: only scalar string inputs are served", "wrong_shape")
@@ -259,7 +272,6 @@ def _check_strings(values: list[Any], spec: dict[str, Any], policy: CheckPolicy,
             _out_of_range(
                 f"{where}: {value!r} was never seen in training; known values: {_preview(spec['categories'])}",
                 name,
-                policy,
                 batch,
             )
         cells.append(value)
@@ -270,8 +282,7 @@ def _preview(values: list[Any]) -> str:
     return str(values[:12])[:-1] + ", ...]" if len(values) > 12 else str(values)
 
 
-def _out_of_range(message: str, name: str, policy: CheckPolicy, batch: CheckedBatch) -> None:
-    if policy.out_of_range == "reject":
-        raise RequestError(message, "out_of_range")
+def _out_of_range(message: str, name: str, batch: CheckedBatch) -> None:
+    # noted, never raised here: in reject mode check_request refuses the request once all of it is checked
     batch.warnings.append(message)
     batch.out_of_range_fields.append(name)

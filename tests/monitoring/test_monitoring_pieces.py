@@ -178,3 +178,53 @@ def test_deploy_keeps_the_training_split_only_when_it_is_the_one_the_card_names(
     card = {"lineage": {"data": {"train.parquet": hashlib.sha256(data).hexdigest()}}}
     assert training_data_copy(card, tmp_path) == {"training_data.parquet": tmp_path / "train.parquet"}
     assert training_data_copy({"lineage": {"data": {"train.parquet": "0" * 64}}}, tmp_path) == {}
+
+
+def test_refused_rows_count_in_data_drift_but_not_in_prediction_drift_or_performance(tmp_path: Path) -> None:
+    from tasks.monitoring_reference import Reference
+    from tasks.monitoring_window import MonitoringSettings, assess_window
+
+    rng = np.random.default_rng(0)
+    card = {
+        "task": "regression",
+        "output": {"meaning": "y"},
+        "inputs": {"numeric": ["x"], "categorical": []},
+        "metrics": {"model": {"rmse": 1.0, "mae": 0.8}},
+    }
+    x = rng.normal(0.0, 1.0, 2000)
+    reference = Reference("m", 1, card, pd.DataFrame({"x": x, "y": 2 * x}), "test")
+    reference_outputs = 2 * x
+    settings = MonitoringSettings(parse_rule({"size": 200}), tmp_path, tmp_path, tmp_path, drift={"adversarial_rows": 0})
+    bounds = {"id": "rows-0", "from": "", "to": ""}
+
+    # 100 ordinary rows answered as the reference would be, 100 far out of range that the server refused
+    ordinary = rng.normal(0.0, 1.0, 100)
+    far = rng.normal(10.0, 1.0, 100)
+    rows = pd.DataFrame(
+        {
+            "x": np.concatenate([ordinary, far]),
+            "prediction": [*(2 * ordinary), *[None] * 100],
+            "refused": [None] * 100 + ["out_of_range"] * 100,
+            "y": [*(2 * ordinary), *(2 * far)],  # ground truth for every row: the refused ones have no prediction
+        }
+    )
+    verdict = assess_window(reference, reference_outputs, rows, bounds, settings)
+
+    assert verdict["rows"] == 200 and verdict["refused_rows"] == 100
+    assert verdict["signals"]["data_drift"]["fired"]  # the refused half is what production was sent
+    assert not verdict["signals"]["prediction_drift"]["fired"]  # the answered half looks like the reference
+    assert verdict["labelled_rows"] == 100 and not verdict["signals"]["performance"]["fired"]
+
+    everything_refused = rows.iloc[100:]
+    alone = assess_window(reference, reference_outputs, everything_refused, bounds, settings)
+    assert alone["refused_rows"] == 100 and alone["labelled_rows"] == 0
+    assert not alone["signals"]["prediction_drift"]["fired"]
+    assert "refused all 100 rows" in alone["signals"]["prediction_drift"]["why"]
+
+
+def test_logs_written_before_refusals_were_logged_read_as_all_answered(tmp_path: Path) -> None:
+    write_log(tmp_path / "log", [START])
+    for path in (tmp_path / "log").glob("date=*/*.parquet"):  # the file as the server wrote it before `refused`
+        pd.read_parquet(path).drop(columns=["refused"]).to_parquet(path)
+    logged = read_prediction_log(tmp_path / "log", "bike_demand")
+    assert logged["refused"].isna().all() and list(logged["prediction"]) == [0.0, 0.0]

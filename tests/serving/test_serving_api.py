@@ -145,3 +145,24 @@ def test_out_of_range_values_are_answered_and_counted_in_warn_mode(tiny_bike: Ti
     assert 'trainline_serving_out_of_range_total{field="temp",model="bike_demand"} 1' in metrics
     logged = pd.read_parquet(tmp_path / "log")
     assert "far outside the training range" in logged.loc[logged.request_id == "hot", "warnings"].iloc[0]
+
+
+def test_refused_out_of_range_requests_are_logged_for_monitoring_with_why_and_no_output(
+    tiny_bike: TinyModel, tmp_path: Path
+) -> None:
+    store = store_versions(ModelStore(tmp_path / "store", "bike_demand"), tiny_bike)
+    hot = [tiny_bike.instances[0], {**tiny_bike.instances[1], "temp": 40.0}]  # reject is the default policy
+    with live_server(store, fast_settings(tmp_path)) as server:
+        refused = server.predict("bike_demand", {"instances": hot}, headers={"X-Request-Id": "hot"})
+        answered = server.predict("bike_demand", {"instances": tiny_bike.instances}, headers={"X-Request-Id": "ok"})
+    assert refused.status == 400
+    assert "instance 1, field 'temp': 40 is far outside the training range" in refused.body["error"]
+    assert answered.status == 200
+
+    logged = pd.read_parquet(tmp_path / "log").sort_values(["request_id", "instance"]).reset_index(drop=True)
+    hot_rows = logged[logged.request_id == "hot"]
+    assert len(hot_rows) == 2 and set(hot_rows.refused) == {"out_of_range"} and hot_rows.output.isna().all()
+    assert [json.loads(text)["temp"] for text in hot_rows.input] == [pytest.approx(hot[0]["temp"]), 40.0]
+    assert "far outside the training range" in hot_rows.warnings.iloc[0]
+    ok_rows = logged[logged.request_id == "ok"]
+    assert ok_rows.refused.isna().all() and ok_rows.output.notna().all()
