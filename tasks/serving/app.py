@@ -37,6 +37,7 @@ from tasks.serving.metrics import Metrics
 from tasks.serving.model_holder import LoadedModel, ModelHolder
 from tasks.serving.prediction_log import LoggedRequest, PredictionLog
 from tasks.serving.request_checks import (
+    CheckedBatch,
     CheckPolicy,
     OutOfRange,
     RequestError,
@@ -134,7 +135,26 @@ class Serving:
         for name in batch.out_of_range_fields:
             self.metrics.inc("out_of_range_total", model=self.holder.model_name, field=name)
         self.metrics.inc("instances_total", batch.n, model=self.holder.model_name)
-        entry = LoggedRequest(
+        entry = self.log_entry(request_id, model, batch, outputs)
+        self.after_answer(entry, batch.arrays, model)
+        answer = {"predictions": outputs.tolist()} if batch.row_format else {"outputs": outputs.tolist()}
+        return answer, model
+
+    def log_refused(self, refused: OutOfRange, model: LoadedModel, request_id: str) -> None:
+        """Log a request refused for out-of-range values: its inputs, no outputs, `refused` saying why."""
+        if self.prediction_log is not None:
+            self.prediction_log.record(self.log_entry(request_id, model, refused.batch, None, refused.kind))
+
+    def log_entry(
+        self,
+        request_id: str,
+        model: LoadedModel,
+        batch: CheckedBatch,
+        outputs: np.ndarray | None,
+        refused: str | None = None,
+    ) -> LoggedRequest:
+        """The prediction log's record of one request: answered (`outputs`) or refused (why)."""
+        return LoggedRequest(
             request_id,
             datetime.now(UTC),
             self.holder.model_name,
@@ -142,27 +162,8 @@ class Serving:
             batch.arrays,
             outputs,
             warnings=batch.warnings or None,
+            refused=refused,
         )
-        self.after_answer(entry, batch.arrays, model)
-        answer = {"predictions": outputs.tolist()} if batch.row_format else {"outputs": outputs.tolist()}
-        return answer, model
-
-    def log_refused(self, refused: OutOfRange, model: LoadedModel, request_id: str) -> None:
-        """Log a request refused for out-of-range values: its inputs, no outputs, `refused` saying why."""
-        if self.prediction_log is None:
-            return
-        batch = refused.batch
-        entry = LoggedRequest(
-            request_id,
-            datetime.now(UTC),
-            self.holder.model_name,
-            model.version,
-            batch.arrays,
-            None,
-            warnings=batch.warnings,
-            refused=refused.kind,
-        )
-        self.prediction_log.record(entry)
 
     def after_answer(self, entry: LoggedRequest, arrays: dict[str, np.ndarray], model: LoadedModel) -> None:
         """Shadow-score (off the response path) and log; neither may delay or fail the answer."""
