@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +21,6 @@ import pandas as pd
 
 from pipelines.problem import ImageProblem
 from tasks.artifacts import (
-    QUARANTINE_DIR,
     RAW,
     RAW_MANIFEST,
     VALIDATED,
@@ -31,21 +30,12 @@ from tasks.artifacts import (
     read_parquet,
 )
 from tasks.atomic import atomic_dir
-from tasks.errors import PipelineError
+from tasks.kinds.checks import Check, refuse_batch, summary
 from tasks.params import Params
-from tasks.quarantine import quarantine
 from tasks.report_html import page, table
 from tasks.reproducible import record_run
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    success: bool
-    detail: str
-    severity: str = "critical"
 
 
 @dataclass(frozen=True)
@@ -144,32 +134,6 @@ def validate_images(
         )
         checks += check_values(pixels, part["label"].to_numpy(), str(split), problem, policy)
     return checks
-
-
-def refuse_batch(outcome: dict[str, Any], checks: list[Check], run_time: datetime) -> None:
-    """Stop the pipeline on a failed validation: quarantine the raw batch with its report and raise one message
-    naming every critical failure (the last validated data is left as it was)."""
-    lines = [f"{RAW}: {outcome['failed']} check(s) failed; the pipeline stops before featurize:"]
-    lines += [f"  - {c.name}: {c.detail}" for c in checks if not c.success and c.severity == "critical"]
-    lines.append(
-        f"  The last validated data in {VALIDATED_DIR}/ was left as it was. Report: {VALIDATION_REPORT_DIR}/index.html"
-    )
-    kept = quarantine(RAW.parent, VALIDATION_REPORT_DIR, "\n".join(lines), run_time, QUARANTINE_DIR)
-    lines.append(f"  The rejected batch and its report were kept in {kept}/")
-    raise PipelineError("\n".join(lines))
-
-
-def summary(checks: list[Check]) -> dict[str, Any]:
-    failed = [c for c in checks if not c.success and c.severity == "critical"]
-    return {
-        "success": not failed,
-        "evaluated": len(checks),
-        "passed": sum(c.success for c in checks),
-        "failed": len(failed),
-        "warned": sum(not c.success and c.severity != "critical" for c in checks),
-        "findings": [asdict(c) for c in checks if not c.success],
-        "checks": [asdict(c) for c in checks],
-    }
 
 
 def render_report(checks: list[Check], problem: ImageProblem, counts: dict[str, int]) -> str:

@@ -52,8 +52,8 @@ from tasks.artifacts import (
 from tasks.atomic import atomic_dir
 from tasks.drift import measure
 from tasks.errors import PipelineError
+from tasks.kinds.checks import Check, summary
 from tasks.kinds.contract import DriftResult, Predictor
-from tasks.kinds.image_checks import Check, summary
 from tasks.params import Params
 from tasks.quarantine import quarantine
 from tasks.report_html import page, table

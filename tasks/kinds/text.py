@@ -50,8 +50,8 @@ from tasks.atomic import atomic_dir
 from tasks.baselines import aligned_probabilities
 from tasks.drift import measure
 from tasks.errors import PipelineError
+from tasks.kinds.checks import Check, refuse_batch, summary
 from tasks.kinds.contract import DriftResult, Predictor
-from tasks.kinds.image_checks import Check, refuse_batch, summary
 from tasks.params import Params
 from tasks.report_html import page, table
 from tasks.sources import HttpSettings, read_sources
