@@ -194,7 +194,9 @@ def test_refused_rows_count_in_data_drift_but_not_in_prediction_drift_or_perform
     x = rng.normal(0.0, 1.0, 2000)
     reference = Reference("m", 1, card, pd.DataFrame({"x": x, "y": 2 * x}), "test")
     reference_outputs = 2 * x
-    settings = MonitoringSettings(parse_rule({"size": 200}), tmp_path, tmp_path, tmp_path, drift={"adversarial_rows": 0})
+    settings = MonitoringSettings(
+        parse_rule({"size": 200}), tmp_path, tmp_path, tmp_path, drift={"adversarial_rows": 0}
+    )
     bounds = {"id": "rows-0", "from": "", "to": ""}
 
     # 100 ordinary rows answered as the reference would be, 100 far out of range that the server refused
