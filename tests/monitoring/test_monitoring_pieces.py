@@ -230,3 +230,11 @@ def test_logs_written_before_refusals_were_logged_read_as_all_answered(tmp_path:
         pd.read_parquet(path).drop(columns=["refused"]).to_parquet(path)
     logged = read_prediction_log(tmp_path / "log", "bike_demand")
     assert logged["refused"].isna().all() and list(logged["prediction"]) == [0.0, 0.0]
+
+
+def test_a_parquet_file_that_is_not_a_prediction_log_is_refused_naming_it(tmp_path: Path) -> None:
+    foreign = tmp_path / "log/date=2026-11-02/part-foreign.parquet"
+    foreign.parent.mkdir(parents=True)
+    pd.DataFrame({"bikers": [3]}).to_parquet(foreign)
+    with pytest.raises(PipelineError, match=r"part-foreign\.parquet: not a prediction log file"):
+        read_prediction_log(tmp_path / "log")
