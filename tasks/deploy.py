@@ -4,7 +4,10 @@ An unblessed model is refused, and so is a blessing measured against a productio
 since (see tasks/champion.py): the stage says why and leaves production as it was. Re-deploying identical model
 content reuses its version instead of adding a copy. A promoted version carries `holdout.parquet`, the rows it was
 blessed on (hashed in its card): the trusted holdout of the next gate (tasks/holdout.py).
-Output: `data/deploy/receipt.json` (what happened and why).
+Outputs: `data/deploy/receipt.json` (what happened and why) and the same receipt inside the store,
+`<deploy.store>/<problem>/deploy_receipt.json` (STORE_RECEIPT): DVC tracks that copy as an output of this stage, so a
+fresh clone, or a store deleted or moved, re-runs deploy, while a promote or rollback by hand (tasks/store_cli.py),
+which does not write it, does not.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from tasks.selection import model_name, select
 from tasks.store_location import store_from_params
 
 log = logging.getLogger(__name__)
+# The store's copy of the receipt, in the folder of the problem's name (dvc.yaml can interpolate only params.yaml:
+# `${deploy.store}/${problem}/deploy_receipt.json`), whatever `deploy.model_name` says.
+STORE_RECEIPT = "deploy_receipt.json"
 
 
 def blessing_problems(
@@ -153,7 +159,9 @@ def main() -> None:
     }
     if blessing.get("overridden"):
         receipt["override_reason"] = blessing.get("override_reason")
-    write_text(RECEIPT, json.dumps(receipt, indent=2) + "\n")
+    text = json.dumps(receipt, indent=2) + "\n"
+    write_text(RECEIPT, text)
+    store_from_params(params, model_name=selection.problem.name).write_file(STORE_RECEIPT, text)
     if receipt["deployed"]:
         log.info("%s; production is version %s", receipt["reasons"][0], receipt["production_version"])
     else:
