@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ from tasks.s3_source import S3Location, S3Settings, explain, make_client
 
 MANIFEST = "assets.extra/manifest.json"
 CACHE_ENV = "TRAINLINE_MODEL_CACHE"
+log = logging.getLogger(__name__)
 # An incomplete version younger than this may still be uploading: `clean` leaves it unless told otherwise.
 INCOMPLETE_GRACE = timedelta(hours=1)
 
@@ -188,13 +190,21 @@ class S3ModelStore(StoreBase):
         return removed
 
     def version_dir(self, version: int) -> Path:
-        """Download the version into the local cache (once), checking every file against its manifest."""
+        """Download the version into the local cache, checking every file against its manifest.
+
+        A cached copy is used only while its manifest is the store's current one: a bucket recreated or a version
+        replaced under the same number (another store at the same address) is downloaded again, never served stale.
+        """
         target = self.cache_dir / str(version)
-        if (target / MANIFEST).is_file():
-            return target
         manifest = self.read_json(f"{version}/{MANIFEST}")
         if manifest is None:
             raise PipelineError(f"{self.location}/{version}: not a complete version (no {MANIFEST})")
+        cached = target / MANIFEST
+        if cached.is_file():
+            if json.loads(cached.read_text()) == manifest:
+                return target
+            log.warning("%s: the cached copy of version %s is not the store's; downloading it again", target, version)
+            shutil.rmtree(target, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=target.parent))
         try:

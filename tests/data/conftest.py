@@ -162,6 +162,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, s3_server: S3Server, tmp_path: Path
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("TRAINLINE_MODEL_CACHE", str(tmp_path / "model-cache"))  # the test's own download cache
     return s3_server
 
 

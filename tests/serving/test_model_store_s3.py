@@ -15,7 +15,7 @@ import pytest
 
 from tasks.deploy import deploy
 from tasks.errors import PipelineError
-from tasks.model_store import ModelStore, StoreBase
+from tasks.model_store import ModelStore, StoreBase, content_fingerprint
 from tasks.store_cli import main as store_cli
 from tasks.store_location import open_store
 from tests.serving.conftest import S3Server, fake_export
@@ -58,7 +58,26 @@ def test_deploy_to_s3_lays_out_versions_as_tf_serving_reads_them(
     assert f'base_path: "s3://{bucket}/models/bikes"' in config
     assert 'key: "production"\n      value: 1' in config and "versions: 1" in config
     local = store.version_dir(1)  # a verified download for loading
-    assert (local / "saved_model.pb").read_bytes() == b"graphw1"
+    assert (local / "saved_model.pb").read_bytes() == (tmp_path / "e1/savedmodel/saved_model.pb").read_bytes()
+
+
+def test_a_cached_download_of_another_store_at_the_same_address_is_never_served(
+    aws_env: S3Server, bucket: str, tmp_path: Path
+) -> None:
+    """The download cache is keyed by bucket, prefix and version: a bucket emptied and filled again (another store
+    at the same address) must not be answered from the copy of the old version 1."""
+    store = s3_store(aws_env, bucket)
+    deploy(store, fake_export(tmp_path / "e1", b"w1"), blessed_over(store))
+    old = store.version_dir(1)
+    client = aws_env.client()
+    keys = [{"Key": o["Key"]} for o in client.list_objects_v2(Bucket=bucket)["Contents"]]
+    client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    deploy(store, fake_export(tmp_path / "e2", b"w2"), blessed_over(store))
+
+    local = store.version_dir(1)
+
+    assert store.fingerprint(1) == content_fingerprint(tmp_path / "e2/savedmodel")
+    assert content_fingerprint(local) == content_fingerprint(tmp_path / "e2/savedmodel") and local == old
 
 
 def test_s3_store_lists_promotes_and_rolls_back_keeping_history(aws_env: S3Server, bucket: str, tmp_path: Path) -> None:
