@@ -61,12 +61,15 @@ test: lint browser
 test-all: lint browser
 	pytest -m "" $(PYTEST_ARGS)
 
+# The Prefect server for `make flow` (UI and API on 127.0.0.1:$(PREFECT_PORT)).
+PREFECT_PORT ?= 4200
+
 prefect-server: setup
 	PREFECT_HOME=$(CURDIR)/.prefect PREFECT_SERVER_ANALYTICS_ENABLED=false \
-		prefect server start --host 127.0.0.1 --port 4200
+		prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
 
 flow: setup
-	PREFECT_API_URL=http://127.0.0.1:4200/api python -m flows.training
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api python -m flows.training
 
 # The local stack (infra/stack.py): Prefect server, a process-pool worker and SeaweedFS S3, all on 127.0.0.1, with the
 # deployments of infra/prefect.yaml registered. Everything it owns is under $(STACK_DIR) (git-ignored).
@@ -82,10 +85,12 @@ stack-down:
 	python -m infra.stack down --dir $(STACK_DIR)
 
 # TF Serving's REST API on 127.0.0.1:8501 for the current problem's production model (after `make run`);
-# settings in params.yaml `serving:`. Stop with Ctrl-C (the prediction log is flushed).
+# settings in params.yaml `serving:`, options in SERVE_ARGS (`make serve SERVE_ARGS="--port 0"`: a free port, printed).
+# Stop with Ctrl-C (the prediction log is flushed).
+SERVE_ARGS ?=
 
 serve: setup
-	python -m tasks.serving
+	python -m tasks.serving $(SERVE_ARGS)
 
 # Production monitoring: the prediction log's windows against the production version's training data
 # (tasks/monitoring_window.py; reports/monitoring/index.html).

@@ -1,13 +1,14 @@
 """Shared fixtures: the bundled data, and workspaces (copies of the repository as git holds it) to run the DAG in.
 
-`pipeline_workspace` and `image_workspace` have run the whole DAG once and are shared by the session: tests only
-read them (a teardown check fails the session if one was changed). A test that changes a workspace (a corrupt
-source, a flow run, an experiment) takes `pipeline_copy`, its own full copy.
+`pipeline_workspace` is a newcomer's fresh clone after `make run`, and `image_workspace` the image problem after
+`dvc exp run -S problem=fashion_mnist`; each is built once per test run, also when pytest-xdist runs the suite on
+several workers (tests/shared_workspaces.py), and tests only read them (a teardown check fails the session if one was
+changed). A test that changes a workspace (a corrupt source, a flow run, an experiment) takes `pipeline_copy`, its
+own full copy.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,15 +16,48 @@ import pandas as pd
 import pytest
 
 from tests.processes import run, subprocess_env
-from tests.workspaces import REPO, clone_workspace, commit_all, copy_repository
+from tests.shared_workspaces import assert_unchanged, build_once, fingerprint
+from tests.workspaces import GIT, REPO, clone_workspace, commit_all, copy_repository, fresh_clone
 
 __all__ = ["FAST_TRAIN", "REPO", "SOURCE", "copy_repository", "run", "subprocess_env"]
 
 SOURCE = REPO / "data/sources/bikeshare-2011.csv.gz"
 # Small but honest: enough epochs to beat the common-sense baseline, few enough for CI.
 FAST_TRAIN = {"epochs": 25, "patience": 5, "batch_size": 64}
-# What a whole-DAG run may take on 2 shared cores before it counts as hung (it takes about 3 to 6 minutes).
+# What a whole-DAG run may take on 2 shared cores before it counts as hung (it takes about 2 to 6 minutes).
 REPRO_TIMEOUT_S = 1500
+
+
+def make_env() -> dict[str, str]:
+    """The environment for a nested `make`: this venv first on PATH, and none of the MAKEFLAGS of the `make test`
+    that may have started pytest (its variables would reach the inner make)."""
+    return {k: v for k, v in subprocess_env().items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+
+
+# `make run` as README.md gives it, less the install step: this test run's environment is the one `make setup`
+# made (`-o` tells make the venv stamp is up to date, so it neither installs nor touches the repository's .venv).
+MAKE_RUN = ["make", "--no-print-directory", "-o", ".venv/.synced-cpu", "EXTRA=cpu", "run"]
+
+
+def _newcomer_after_make_run(root: Path) -> None:
+    """root/repo: a fresh clone (the committed params, lock and metrics) after `make run`, then `make run` again;
+    the logs and `git status` after each beside it (outside the clone, so they are not in its status)."""
+    workspace = fresh_clone(root / "repo")
+    first = run(MAKE_RUN, workspace, timeout_s=REPRO_TIMEOUT_S, env=make_env())
+    (root / "first_run.log").write_text(first.stdout + first.stderr)
+    status = [*GIT, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all"]
+    (root / "status_after_first_run.txt").write_text(run(status, workspace, timeout_s=60).stdout)
+    second = run(MAKE_RUN, workspace, timeout_s=REPRO_TIMEOUT_S, env=make_env())
+    (root / "second_run.log").write_text(second.stdout + second.stderr)
+    (root / "status_after_second_run.txt").write_text(run(status, workspace, timeout_s=60).stdout)
+    if (root / "status_after_second_run.txt").read_text():  # a stale lock in this checkout: tests still diff to HEAD
+        commit_all(workspace, "make run")
+
+
+@pytest.fixture(scope="session")
+def newcomer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder holding `repo` (a fresh clone after `make run` twice) and the logs of both runs."""
+    return build_once(tmp_path_factory, "newcomer", _newcomer_after_make_run)
 
 
 @pytest.fixture(scope="session")
@@ -31,35 +65,14 @@ def bike_source() -> pd.DataFrame:
     return pd.read_csv(SOURCE)
 
 
-def _fingerprint(workspace: Path) -> dict[str, str]:
-    """sha256 of every file of a workspace outside git's and DVC's own folders."""
-    return {
-        str(path.relative_to(workspace)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(workspace.rglob("*"))
-        if path.is_file() and path.relative_to(workspace).parts[0] not in {".git", ".dvc"}
-    }
-
-
-def _unchanged_by_tests(workspace: Path, before: dict[str, str]) -> None:
-    after = _fingerprint(workspace)
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-    assert not changed, (
-        f"a test changed the shared workspace {workspace.name} ({changed[:10]}); "
-        "tests that change a workspace must take their own copy (the pipeline_copy fixture)"
-    )
-
-
 @pytest.fixture(scope="session")
-def pipeline_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A copy of the repository where `dvc repro` has run the whole DAG once, with fast training params.
+def pipeline_workspace(newcomer: Path) -> Iterator[Path]:
+    """The bike-demand DAG as a newcomer gets it: a fresh clone with the committed params after `make run`.
     Shared by the session: read it, never change it (take `pipeline_copy` for that)."""
-    workspace = copy_repository(tmp_path_factory.mktemp("pipeline"), {"train": FAST_TRAIN})
-    done = run(["dvc", "repro"], workspace, timeout_s=REPRO_TIMEOUT_S)
-    (workspace / "first_repro.log").write_text(done.stdout + done.stderr)
-    commit_all(workspace, "dvc repro")  # as a user would: dvc.lock and the metrics in git, experiments diff against it
-    before = _fingerprint(workspace)
+    workspace = newcomer / "repo"
+    before = fingerprint(workspace)
     yield workspace
-    _unchanged_by_tests(workspace, before)
+    assert_unchanged(workspace, before)
 
 
 @pytest.fixture
@@ -68,14 +81,18 @@ def pipeline_copy(pipeline_workspace: Path, tmp_path: Path) -> Path:
     return clone_workspace(pipeline_workspace, tmp_path / "workspace")
 
 
+def _images_by_one_parameter(root: Path) -> None:
+    workspace = copy_repository(root, {})
+    done = run(["dvc", "exp", "run", "-S", "problem=fashion_mnist"], workspace, timeout_s=REPRO_TIMEOUT_S)
+    (workspace / "exp_run.log").write_text(done.stdout + done.stderr)
+
+
 @pytest.fixture(scope="session")
 def image_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The image problem run by ONE parameter (`dvc exp run -S problem=fashion_mnist`) from the bundled sample, with
     the problem's own params and gate (30 epochs of the default CNN, about 2 minutes of training on 2 cores: fewer
     epochs or a smaller CNN do not beat the pixel logistic regression). Shared by the session: read it only."""
-    workspace = copy_repository(tmp_path_factory.mktemp("images"), {})
-    done = run(["dvc", "exp", "run", "-S", "problem=fashion_mnist"], workspace, timeout_s=REPRO_TIMEOUT_S)
-    (workspace / "exp_run.log").write_text(done.stdout + done.stderr)
-    before = _fingerprint(workspace)
+    workspace = build_once(tmp_path_factory, "images", _images_by_one_parameter)
+    before = fingerprint(workspace)
     yield workspace
-    _unchanged_by_tests(workspace, before)
+    assert_unchanged(workspace, before)

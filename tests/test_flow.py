@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import FAST_TRAIN, copy_repository
+from tests.conftest import copy_repository
 from tests.prefect_harness import drain_prefect_workers, prefect_harness
 
 pytestmark = pytest.mark.e2e
@@ -76,7 +76,7 @@ def test_flow_from_nothing_gives_byte_for_byte_the_outputs_dvc_repro_gives(
 ) -> None:
     from flows.training import training_pipeline
 
-    workspace = copy_repository(tmp_path, {"train": FAST_TRAIN})
+    workspace = copy_repository(tmp_path, {})  # the committed params, as the newcomer's `make run` had them
     state = training_pipeline(repo=str(workspace), return_state=True)
 
     assert state.is_completed()

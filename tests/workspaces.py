@@ -78,6 +78,15 @@ def copy_repository(dest: Path, params: dict[str, dict[str, Any]]) -> Path:
     return dest
 
 
+def fresh_clone(dest: Path) -> Path:
+    """What `git clone` of this commit gives a newcomer: the indexed files, committed outputs included, as one commit
+    of a new repository at `dest`, with the params as committed."""
+    export_files(dest)
+    run(["git", "init", "-q", "-b", "main"], dest, timeout_s=60)  # the branch README's `dvc metrics diff main` names
+    commit_all(dest, "clone")
+    return dest
+
+
 def clone_workspace(source: Path, dest: Path) -> Path:
     """A full copy of a workspace that has run (git repo, DVC cache, outputs, model store), for a test to change."""
     shutil.copytree(source, dest, symlinks=True)

@@ -68,6 +68,11 @@ def test_training_runs_nightly_and_monitoring_hourly(deployed: PrefectServer) ->
     done = prefect(deployed, "deployment", "ls")
     for name in ("nightly", "hourly", "on-drift", "gpu"):
         assert name in done.stdout
+    # README's "a run now": the run is created for the pool's worker (none runs here, so it stays queued)
+    before = {run.id for run in run_async(_runs_of(nightly.id))}
+    started = prefect(deployed, "deployment", "run", "training-pipeline/nightly")
+    new_runs = [r for r in run_async(_runs_of(nightly.id)) if r.id not in before and not r.auto_scheduled]
+    assert "Created flow run" in started.stdout and len(new_runs) == 1, started.stdout
 
 
 EMIT = """
