@@ -81,6 +81,19 @@ class DriftSettings:
     workers: int = field(default=WORKERS, compare=False)
 
 
+def drift_settings(values: Mapping[str, Any]) -> DriftSettings:
+    """The engine's settings from params.yaml's `monitoring.drift` (the one place they are set: the monitoring loop
+    and the DVC `monitor` stage both read them); a PipelineError naming an unknown key."""
+    known = {f.name for f in dataclasses.fields(DriftSettings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise PipelineError(
+            f"params.yaml: monitoring.drift has unknown key(s) {unknown}; expected some of {sorted(known)}"
+        )
+    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return DriftSettings(**converted)
+
+
 # --- input ------------------------------------------------------------------------------------------------------
 
 

@@ -1,10 +1,12 @@
-"""monitor: compare new data with the training data (Evidently), for any kind of data.
+"""monitor: judge new data against the training data with the monitoring loop's calibrated rule, for any kind.
 
 What "new data" and its columns are is the kind's: the source's rows in the `monitor.window_days` after
 `collect.as_of` for a table with time (tasks/kinds/table_drift.py), per-image statistics for images
-(tasks/kinds/image_drift.py). With no new rows the result is "no data" and the stage succeeds.
-Outputs (reports/monitoring/): `drift.html` and `drift.json` (status, drift share, drifted columns, verdict),
-which a Prefect automation can act on.
+(tasks/kinds/image_drift.py). The verdict is the calibrated engine's (tasks/drift.py over tasks/drift_verdict.py,
+settings `monitoring.drift`, the same as `python -m tasks.monitoring_window`); Evidently draws the distributions.
+With no new rows the result is "no data" (the reason in words) and the stage succeeds.
+Outputs (reports/monitoring/): `drift.html` and `drift.json` (status, what was compared with what, verdict, signals
+fired, drifted columns and why), which a Prefect automation can act on.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import logging
 
 from tasks.artifacts import MONITORING_REPORT_DIR, read_spec, read_split
 from tasks.atomic import atomic_file, write_text
+from tasks.drift import measurer, monitor_settings
 from tasks.errors import run_stage
-from tasks.report_banner import drift_explanation, explain_page
+from tasks.report_banner import compared_in_words, drift_explanation, explain_page, verdict_in_words
 from tasks.reproducible import rounded, stable_ids
 from tasks.selection import select
 
@@ -25,7 +28,8 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     run = select()
-    result = run.kind.drift(run.problem, run.params, read_split("train"), read_spec())
+    measure = measurer(monitor_settings(run.params))  # the monitoring loop's rule and settings
+    result = run.kind.drift(run.problem, run.params, read_split("train"), read_spec(), measure)
     # File by file (each atomic): DVC keeps its own .gitignore in this folder.
     with atomic_file(REPORT_DIR / "drift.html") as tmp:
         result.write_html(tmp)
@@ -37,13 +41,7 @@ def main() -> None:
     if summary["status"] == "no_data":
         log.info("no data to compare: %s", summary.get("reason") or summary.get("window"))
         return
-    log.info(
-        "drift share %.2f (threshold %.2f), dataset drift: %s; drifted: %s",
-        summary["drift_share"],
-        summary["drift_share_threshold"],
-        summary["dataset_drift"],
-        summary.get("drifted_columns", []),
-    )
+    log.info("%s: %s", compared_in_words(summary), verdict_in_words(summary))
 
 
 if __name__ == "__main__":

@@ -85,22 +85,6 @@ class MonitoringSettings:
         )
 
 
-def drift_settings(values: dict[str, Any]) -> Any:
-    """The drift engine's settings from `monitoring.drift`; a PipelineError naming an unknown key."""
-    from dataclasses import fields
-
-    from tasks.drift_verdict import DriftSettings
-
-    known = {f.name for f in fields(DriftSettings)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise PipelineError(
-            f"params.yaml: monitoring.drift has unknown key(s) {unknown}; expected some of {sorted(known)}"
-        )
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return DriftSettings(**converted)
-
-
 def performance_floor(reference_metrics: dict[str, float], absolute: dict[str, Any], max_worse_pct: float) -> dict:
     """The worst acceptable value per metric: the stricter of `monitoring.performance_floor` (absolute) and the
     model's test-time figure made `max_worse_pct` % worse."""
@@ -144,7 +128,7 @@ def assess_window(
     count in data drift only) and the target where ground truth is known. The reference is in time order; windows
     cut from it calibrate each column (tasks/drift_verdict.py).
     """
-    from tasks.drift_verdict import assess, performance, prediction_drift
+    from tasks.drift_verdict import assess, drift_settings, performance, prediction_drift
 
     engine = drift_settings(settings.drift)
     time_column = reference.time_column if reference.time_column in rows else None  # a batch with its own times

@@ -37,9 +37,10 @@ NEUTRAL_KEYS: dict[str, frozenset[str]] = {
     "evaluate": frozenset({"gate", "permutation_repeats", "seed", "decision_threshold"}),
     "export": frozenset({"tolerance"}),
     "deploy": frozenset({"store", "model_name", "s3"}),
-    "monitor": frozenset({"drift_share"}),
+    "monitor": frozenset(),  # the verdict's settings are monitoring.drift's, shared with the monitoring loop
     "report": frozenset({"keep", "keep_mb"}),
-    # Read by the monitoring command (python -m tasks.monitoring_window) and flow, not by a stage.
+    # Read by the monitoring command (python -m tasks.monitoring_window) and flow; `drift` (the calibrated engine's
+    # settings) by the monitor stage too, so both judge with one rule.
     "monitoring": frozenset(
         {"window", "min_rows", "log_dir", "ground_truth", "reports", "drift", "performance_floor", "notify_block"}
         | {"performance_max_worse_pct"}

@@ -29,25 +29,50 @@ def explain_page(page: str, title: str, paragraphs: list[str], back_href: str = 
     return re.sub(r"<body[^>]*>", lambda m: m.group(0) + banner, page, count=1)
 
 
+def compared_in_words(summary: dict[str, Any]) -> str:
+    """What drift.json's verdict compared with what, in words: "the 30 days after collect.as_of 2011-05-01 (720 rows)
+    vs the training split (1950 rows)"."""
+    current = summary.get("current") or "the new data"
+    reference = summary.get("reference") or "the training data"
+    current_rows, reference_rows = summary.get("current_rows", "?"), summary.get("reference_rows", "?")
+    return f"{current} ({current_rows} rows) vs {reference} ({reference_rows} rows)"
+
+
+def verdict_in_words(summary: dict[str, Any]) -> str:
+    """drift.json's calibrated verdict in one phrase: "drift (data_drift, adversarial): temp, hum" or "no drift"."""
+    if summary.get("status") == "no_data":
+        return "nothing to compare"
+    if not summary.get("dataset_drift"):
+        return "no drift"
+    fired = ", ".join(summary.get("signals_fired") or [])
+    drifted = ", ".join(summary.get("drifted_columns") or [])
+    return "drift" + (f" ({fired})" if fired else "") + (f": {drifted}" if drifted else "")
+
+
 def drift_explanation(summary: dict[str, Any], source: str) -> tuple[str, list[str]]:
-    """Title and paragraphs for drift.html from drift.json's summary: what was compared, the verdict, what to do."""
-    window = summary.get("window") or {}
-    period = f"{window.get('from', '?')} to {window.get('to', '?')}"
+    """Title and paragraphs for drift.html from drift.json's summary: what was compared, the verdict and why, what to
+    do."""
     if summary.get("status") == "no_data":
         return "Drift: no new data", [
-            f"No rows of {source} fell in {period}, the window after collect.as_of: nothing to compare.",
-            "Move collect.as_of or monitor.window_days (params.yaml) to a period that has data.",
+            str(summary.get("reason") or "No new rows to compare."),
+            "Move collect.as_of or monitor.window_days (params.yaml) to a period that has data."
+            if summary.get("window")
+            else "Nothing to do here: the monitor stage has no new rows to judge for this problem.",
         ]
-    share, threshold = summary.get("drift_share", 0.0), summary.get("drift_share_threshold", 0.5)
-    drifted = summary.get("drifted_columns") or []
+    window = summary.get("window") or {}
+    period = f" ({window['from']} to {window['to']}, from {source})" if window else ""
     paragraphs = [
-        f"Compares the new data, {summary.get('current_rows', '?')} rows of {source} from {period}, with the "
-        f"training split ({summary.get('reference_rows', '?')} rows), column by column "
-        f"({summary.get('columns_checked', '?')} columns).",
-        f"Verdict: {'dataset drift' if summary.get('dataset_drift') else 'no dataset drift'}: "
-        f"{share:.0%} of the columns drifted (threshold {threshold:.0%})"
-        + (f": {', '.join(drifted)}." if drifted else "."),
+        f"Compares {compared_in_words(summary)}{period}, column by column ({summary.get('columns_checked', '?')} "
+        "columns), with the rule production monitoring applies: " + str(summary.get("rule", "")) + ".",
+        f"Verdict: {verdict_in_words(summary)}.",
     ]
+    why = summary.get("why") or {}
+    paragraphs += [
+        f"{column}: {text}" for column, text in why.items() if column in (summary.get("drifted_columns") or [])
+    ]
+    adversarial = (summary.get("adversarial") or {}).get("why")
+    if adversarial:
+        paragraphs.append(f"Adversarial validation: {adversarial}.")
     if summary.get("dataset_drift"):
         paragraphs.append(
             "What to do: drift alone is not a failure; new data from another period (a new season, say) often "
@@ -55,4 +80,9 @@ def drift_explanation(summary: dict[str, Any], source: str) -> tuple[str, list[s
             "drifted columns below, then retrain on data that includes the new period, for example "
             "`dvc exp run -S collect.as_of=<a later date>`, and let the gate compare it with production."
         )
+    paragraphs.append(
+        "Below: Evidently's view of each column's distributions. Its own headline ('Dataset Drift is detected' or "
+        "not) applies the preset's uncalibrated rule (half of the columns past a fixed p-value): it is not this "
+        "pipeline's verdict, which is the one above."
+    )
     return "Drift: new data vs training data", paragraphs

@@ -25,6 +25,7 @@ from tasks.lineage import sha256_path
 from tasks.metrics import metric_label
 from tasks.monitoring_report import write_monitoring_index
 from tasks.params import Params
+from tasks.report_banner import compared_in_words, verdict_in_words
 from tasks.report_html import page
 
 REPORTS = Path("reports")
@@ -38,7 +39,7 @@ class Entry:
     title: str
     href: str  # relative to reports/
     created: str  # ISO 8601, UTC, when archived; empty for the current reports (index.html is byte-reproducible)
-    status: str  # pass | fail | warn
+    status: str  # pass | fail | warn | info (nothing to judge, nothing to warn about)
     summary: str
     current: bool = True
 
@@ -106,21 +107,23 @@ def evaluation_entry(reports: Path) -> Entry | None:
 
 
 def drift_entry(reports: Path) -> Entry | None:
+    """The monitor stage's drift report, with what it compared with what and the calibrated verdict in words.
+
+    "warn" only when there is something to look at: drift, or a window after collect.as_of that holds no rows. A
+    problem without time has no new rows by construction: the entry says so, with no warning."""
     drift, report = _read_json(reports / "monitoring/drift.json"), reports / "monitoring/drift.html"
     if drift is None or not report.exists():
         return None
-    window = drift.get("window", {})
+    title = "Drift monitoring (calibrated rule; Evidently's charts)"
     if drift.get("status") == "no_data":
-        summary, status = f"no rows arrived in {window.get('from')}..{window.get('to')}", "warn"
-    else:
-        found = "dataset drift" if drift.get("dataset_drift") else "no dataset drift"
-        summary = f"{found}: share {drift.get('drift_share', 0):.2f} of columns drifted"
-        if drift.get("drifted_columns"):
-            summary += f" ({', '.join(drift['drifted_columns'])})"
-        if drift.get("dataset_drift"):  # a signal to look at, not a failure: the report says what to do
-            summary += "; the report says what to check and do"
-        status = "warn" if drift.get("dataset_drift") else "pass"
-    return Entry("drift", "Drift monitoring (Evidently)", "monitoring/drift.html", "", status, summary)
+        reason = str(drift.get("reason") or "no new rows to compare")
+        status = "warn" if drift.get("window") else "info"  # an empty window is news; no time column is not
+        return Entry("drift", title, "monitoring/drift.html", "", status, reason)
+    summary = f"{verdict_in_words(drift)}; {compared_in_words(drift)}"
+    if drift.get("dataset_drift"):  # a signal to look at, not a failure: the report says what to do
+        summary += "; the report says why and what to do"
+    status = "warn" if drift.get("dataset_drift") else "pass"
+    return Entry("drift", title, "monitoring/drift.html", "", status, summary)
 
 
 def archive(entry: Entry, reports: Path, keep: int, keep_bytes: int | None = None) -> None:
@@ -163,7 +166,7 @@ def history_entries(reports: Path, current: list[Entry]) -> list[Entry]:
     return entries
 
 
-BADGE = {"pass": ("pass", "✓"), "fail": ("fail", "✗"), "warn": ("warn", "!")}
+BADGE = {"pass": ("pass", "✓"), "fail": ("fail", "✗"), "warn": ("warn", "!"), "info": ("muted", "–")}
 STYLE = ".warn{color:#7a4b00;font-weight:600}tr.past td{background:#fafafa}th{text-align:left}"
 ORDER = ("validation", "training", "evaluation", "drift")  # the pipeline's order
 

@@ -1,13 +1,30 @@
+"""The monitor stage's verdict is the monitoring loop's calibrated rule (tasks/drift.py over tasks/drift_verdict.py):
+quiet on data like the training data, loud on a later season or a corrupted column, and pinned on the bundled window."""
+
 import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.kinds.table_drift import current_window, measure_drift
+from tasks.drift import measurer
+from tasks.drift_verdict import DriftSettings
+from tasks.kinds.table_drift import NO_TIME, current_window, measure_drift
+from tasks.params import Params
+
+DEFAULT = measurer(DriftSettings())  # params.yaml's monitoring.drift: only expected_to_change, empty
+CALENDAR = measurer(
+    DriftSettings(expected_to_change=("season",))
+)  # season changes by construction: measured, not counted
+TRAINING_END = pd.Timestamp("2011-03-27 01:00")  # the bundled data's training split ends here (featurize, by time)
 
 
 @pytest.fixture(scope="module")
 def with_time(bike_source: pd.DataFrame) -> pd.DataFrame:
     return bike_source.assign(timestamp=PROBLEM.derive_timestamp(bike_source))
+
+
+@pytest.fixture(scope="module")
+def training_split(with_time: pd.DataFrame) -> pd.DataFrame:
+    return with_time[with_time.timestamp < TRAINING_END]
 
 
 def test_window_takes_the_days_after_as_of(bike_source: pd.DataFrame) -> None:
@@ -17,17 +34,49 @@ def test_window_takes_the_days_after_as_of(bike_source: pd.DataFrame) -> None:
     assert len(window) == 720
 
 
-def test_same_period_shows_no_drift(with_time: pd.DataFrame) -> None:
-    january = with_time[with_time.timestamp < "2011-02-01"]
-    summary, _ = measure_drift(january.iloc[::2], january.iloc[1::2], PROBLEM, drift_share=0.5)
-    assert summary["dataset_drift"] is False
-    assert summary["drift_share"] < 0.5
+def test_the_rows_right_after_training_give_no_alarm(with_time: pd.DataFrame, training_split: pd.DataFrame) -> None:
+    after = with_time[(with_time.timestamp >= TRAINING_END) & (with_time.timestamp < "2011-04-13 14:00")]
+    summary, _ = measure_drift(training_split, after, PROBLEM, CALENDAR)
+    assert (summary["verdict"], summary["dataset_drift"], summary["signals_fired"]) == ("no_drift", False, [])
+    assert summary["drifted_columns"] == [] and summary["drift_share"] == 0
+    assert (summary["reference_rows"], summary["current_rows"]) == (1950, 418)
 
 
-def test_winter_against_summer_drifts_in_temperature(with_time: pd.DataFrame) -> None:
-    january = with_time[with_time.timestamp < "2011-02-01"]
+def test_a_later_season_alarms_in_temperature(with_time: pd.DataFrame, training_split: pd.DataFrame) -> None:
     july = with_time[(with_time.timestamp >= "2011-07-01") & (with_time.timestamp < "2011-08-01")]
-    summary, _ = measure_drift(january, july, PROBLEM, drift_share=0.3)
+    summary, _ = measure_drift(training_split, july, PROBLEM, DEFAULT)
+    assert summary["verdict"] == "drift" and summary["dataset_drift"] is True
     assert {"temp", "atemp", "bikers"} <= set(summary["drifted_columns"])
-    assert summary["dataset_drift"] is True
-    assert summary["drift_share"] == pytest.approx(len(summary["drifted_columns"]) / summary["columns_checked"])
+    assert "data_drift" in summary["signals_fired"]
+    assert summary["why"]["temp"].startswith("drifted: ")
+
+
+def test_a_corrupted_column_alarms_and_only_that_column(with_time: pd.DataFrame, training_split: pd.DataFrame) -> None:
+    after = with_time[(with_time.timestamp >= TRAINING_END) & (with_time.timestamp < "2011-04-13 14:00")]
+    broken = after.assign(hum=after.hum * 0.5)  # a sensor that halves humidity
+    summary, _ = measure_drift(training_split, broken, PROBLEM, CALENDAR)
+    assert summary["verdict"] == "drift" and "data_drift" in summary["signals_fired"]
+    assert summary["drifted_columns"] == ["hum"]
+
+
+def test_the_bundled_default_window_is_pinned(bike_source: pd.DataFrame, training_split: pd.DataFrame) -> None:
+    """collect.as_of 2011-05-01, 30 days: May is warmer, more humid and busier than January to March (temp's mean
+    2.6 training stds higher, riders' 1.7), beyond anything the training data's own windows show: the calibrated
+    rule says drift, as production monitoring says of May's traffic. Pinned so a change of rule or data shows."""
+    may = current_window(bike_source, PROBLEM, pd.Timestamp("2011-05-01"), 30)
+    summary, _ = measure_drift(training_split, may, PROBLEM, DEFAULT)
+    assert summary["verdict"] == "drift"
+    assert summary["signals_fired"] == ["data_drift", "adversarial"]
+    assert summary["drifted_columns"] == ["temp", "atemp", "hum", "bikers", "season"]
+    summary, _ = measure_drift(training_split, may, PROBLEM, CALENDAR)
+    assert summary["drifted_columns"] == ["temp", "atemp", "hum", "bikers"]
+
+
+def test_a_table_without_time_says_why_there_is_nothing_to_compare() -> None:
+    from pipelines.breast_cancer import PROBLEM as NO_TIME_PROBLEM
+    from tasks.kinds.table_drift import drift
+
+    result = drift(NO_TIME_PROBLEM, Params({"problem": "breast_cancer"}), pd.DataFrame(), {}, DEFAULT)
+    assert result.summary["status"] == "no_data" and result.summary["dataset_drift"] is False
+    assert result.summary["reason"] == NO_TIME.format(name="breast_cancer")
+    assert "no time column" in result.summary["reason"] and "window" not in result.summary

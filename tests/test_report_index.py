@@ -47,7 +47,18 @@ def reports(tmp_path: Path) -> Path:
     write(reports / "validation/summary.json", json.dumps({"success": True, "evaluated": 51, "passed": 51}))
     write(reports / "validation/index.html", "<html>docs</html>", mtime=1_700_000_000)  # 2023-11-14
     evaluation(reports, "2025-06-01T10:00:00+00:00", 61.2345, blessed=False)
-    drift = {"status": "measured", "dataset_drift": True, "drift_share": 0.55, "drifted_columns": ["temp"]}
+    drift = {
+        "status": "measured",
+        "current": "the 30 days after collect.as_of 2011-05-01",
+        "reference": "the training split",
+        "current_rows": 720,
+        "reference_rows": 1950,
+        "verdict": "drift",
+        "dataset_drift": True,
+        "signals_fired": ["data_drift"],
+        "drift_share": 0.1,
+        "drifted_columns": ["temp"],
+    }
     write(reports / "monitoring/drift.json", json.dumps(drift))
     write(reports / "monitoring/drift.html", "<html>drift</html>", mtime=1_750_000_000)  # 2025-06-15
     summary = {"epochs_run": 40, "best_epoch": 31, "best_val_loss": 900.0, "best_val_rmse": 30.0}
@@ -71,7 +82,10 @@ def test_index_links_each_report_in_pipeline_order_with_its_conclusion(reports: 
     assert "NOT blessed; test RMSE 61.234 vs production 60.000" in page
     assert "51 of 51 checks passed" in page
     assert "40 epochs, best epoch 31; val rmse 30" in page
-    assert "dataset drift: share 0.55 of columns drifted (temp)" in page
+    assert (
+        "! drift (data_drift): temp; the 30 days after collect.as_of 2011-05-01 (720 rows) vs the training split "
+        "(1950 rows); the report says why and what to do"
+    ) in page
     assert "m version 3" in page
     assert all((reports / href).exists() for href in links)
 
@@ -148,10 +162,16 @@ def test_drift_page_gets_a_title_what_it_compares_what_to_do_and_a_way_back() ->
     summary = {
         "status": "measured",
         "window": {"from": "2011-05-01T00:00:00", "to": "2011-05-31T00:00:00"},
-        "drift_share": 0.5455,
-        "drift_share_threshold": 0.5,
+        "current": "the 30 days after collect.as_of 2011-05-01",
+        "reference": "the training split",
+        "verdict": "drift",
         "dataset_drift": True,
+        "signals_fired": ["data_drift", "adversarial"],
+        "drift_share": 0.1818,
         "drifted_columns": ["temp", "hum"],
+        "rule": "calibrated on 20 windows of 720 rows cut from the reference",
+        "why": {"temp": "drifted: PSI 6.9 above the reference windows' spread", "hr": "no drift: PSI 0.005"},
+        "adversarial": {"why": "ROC AUC 0.999 > threshold 0.929"},
         "columns_checked": 11,
         "reference_rows": 1950,
         "current_rows": 720,
@@ -161,7 +181,56 @@ def test_drift_page_gets_a_title_what_it_compares_what_to_do_and_a_way_back() ->
         "<html><head><title>plotly-logomark</title></head><body><div>x</div></body></html>", title, paragraphs
     )
     assert "<title>Drift: new data vs training data</title>" in page and "plotly-logomark" not in page
-    assert "720 rows of data/sources/bike.csv.gz from 2011-05-01T00:00:00 to 2011-05-31T00:00:00" in page
-    assert "training split (1950 rows)" in page and "55% of the columns drifted (threshold 50%): temp, hum." in page
+    assert (
+        "Compares the 30 days after collect.as_of 2011-05-01 (720 rows) vs the training split (1950 rows) "
+        "(2011-05-01T00:00:00 to 2011-05-31T00:00:00, from data/sources/bike.csv.gz)"
+    ) in page
+    assert "with the rule production monitoring applies: calibrated on 20 windows of 720 rows" in page
+    assert "Verdict: drift (data_drift, adversarial): temp, hum." in page
+    assert "temp: drifted: PSI 6.9" in page and "hr: no drift" not in page  # the why of the drifted columns
+    assert "Adversarial validation: ROC AUC 0.999 &gt; threshold 0.929." in page
+    assert "not this pipeline&#x27;s verdict" in page  # Evidently's own headline is named for what it is
     assert "What to do:" in page and '<a href="../index.html">' in page
     assert page.index("All reports") < page.index("<div>x</div>")
+
+
+def test_drift_entry_of_a_calm_window_passes_and_says_what_was_compared(tmp_path: Path) -> None:
+    drift = {
+        "status": "measured",
+        "current": "the 30 days after collect.as_of 2011-04-01",
+        "reference": "the training split",
+        "current_rows": 720,
+        "reference_rows": 1950,
+        "verdict": "no_drift",
+        "dataset_drift": False,
+        "signals_fired": [],
+        "drifted_columns": [],
+    }
+    write(tmp_path / "monitoring/drift.json", json.dumps(drift))
+    write(tmp_path / "monitoring/drift.html", "<html>drift</html>")
+    entry = drift_entry(tmp_path)
+    assert entry is not None and entry.status == "pass"
+    assert entry.summary == (
+        "no drift; the 30 days after collect.as_of 2011-04-01 (720 rows) vs the training split (1950 rows)"
+    )
+
+
+def test_drift_entry_of_a_table_without_time_tells_why_without_a_warning(tmp_path: Path) -> None:
+    from tasks.kinds.table_drift import NO_TIME
+
+    reason = NO_TIME.format(name="breast_cancer")
+    write(tmp_path / "monitoring/drift.json", json.dumps({"status": "no_data", "reason": reason}))
+    write(tmp_path / "monitoring/drift.html", "<html>drift</html>")
+    entry = drift_entry(tmp_path)
+    assert entry is not None and (entry.status, entry.summary) == ("info", reason)
+    page = render_index([entry], None)
+    assert "None" not in entry.summary and "! " not in page and "– problem &#x27;breast_cancer&#x27; has no" in page
+
+
+def test_drift_entry_of_an_empty_window_warns_in_words(tmp_path: Path) -> None:
+    window = {"from": "2012-01-01T00:00:00", "to": "2012-01-31T00:00:00"}
+    reason = "No rows of the source fell in the 30 days after collect.as_of 2012-01-01 (2012-01-01T00:00:00 to ...)."
+    write(tmp_path / "monitoring/drift.json", json.dumps({"status": "no_data", "reason": reason, "window": window}))
+    write(tmp_path / "monitoring/drift.html", "<html>drift</html>")
+    entry = drift_entry(tmp_path)
+    assert entry is not None and (entry.status, entry.summary) == ("warn", reason)

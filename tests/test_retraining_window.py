@@ -11,7 +11,7 @@ from tasks.retraining_window import advance_as_of
 
 
 def test_moves_as_of_in_the_problem_params_file_that_sets_it(tmp_path: Path) -> None:
-    (tmp_path / "params.yaml").write_text("problem: demo\nmonitor:\n  drift_share: 0.5\n")
+    (tmp_path / "params.yaml").write_text("problem: demo\nreport:\n  keep: 20\n")
     own = tmp_path / "pipelines/demo/params.yaml"
     own.parent.mkdir(parents=True)
     own.write_text('collect:\n  as_of: "2011-05-01"   # comment kept\nmonitor:\n  window_days: 30\n')

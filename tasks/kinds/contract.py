@@ -12,7 +12,7 @@ every other hook is a function of its arguments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -23,6 +23,12 @@ import pandas as pd
 from tasks.params import Params
 
 Predictor = Callable[[pd.DataFrame], np.ndarray]
+# The monitor stage's measurement, handed to a kind's `drift` (tasks/drift.py `measurer`): (reference, current,
+# numeric columns, categorical columns, time column or None) -> (drift.json's verdict fields, Evidently snapshot).
+# Passed in rather than imported, so the calibrated engine is a dependency of the monitor stage alone.
+MeasureDrift = Callable[
+    [pd.DataFrame, pd.DataFrame, Sequence[str], Sequence[str], str | None], tuple[dict[str, Any], Any]
+]
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,9 @@ class DataKind(Protocol):
     ) -> list[dict[str, Any]]:
         """Rows {feature, score_loss_mean, score_loss_std, reference_score}: what the model owes each input part."""
 
-    def drift(self, problem: Any, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
+    def drift(
+        self, problem: Any, params: Params, train: pd.DataFrame, spec: dict[str, Any], measure: MeasureDrift
+    ) -> DriftResult:
         """Compare new data (or its stand-in) with the training split."""
 
     def prediction_ids(self, test: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:

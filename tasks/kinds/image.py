@@ -18,7 +18,7 @@ import pandas as pd
 from pipelines.problem import ImageProblem
 from tasks.baselines import aligned_probabilities
 from tasks.kinds import image_checks, image_drift, image_source, image_split
-from tasks.kinds.contract import DriftResult, Predictor
+from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
 from tasks.kinds.image_table import to_arrays
 from tasks.params import Params
 
@@ -158,8 +158,10 @@ class ImageKind:
         shape = (int(spec["image_shape"][0]), int(spec["image_shape"][1]))
         return occlusion_importance(predict, test, actual, score, lower_is_better, shape)
 
-    def drift(self, problem: ImageProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
-        return image_drift.drift(problem, params, train, spec)
+    def drift(
+        self, problem: ImageProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any], measure: MeasureDrift
+    ) -> DriftResult:
+        return image_drift.drift(problem, params, train, spec, measure)
 
     def prediction_ids(self, test: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
         return pd.DataFrame({"index": np.arange(len(test))})

@@ -2,9 +2,10 @@
 
 Images have no columns to compare, so each image is summarised by what shifts when a camera, a crop or a product
 line changes: mean brightness, contrast (pixel standard deviation), ink share (pixels above a tenth of full
-scale) and where the ink sits (centre of mass, row and column). Evidently's DataDriftPreset compares these between
-the training split (reference) and the current batch. With no stream of new images in this repository the current
-batch is the held-out test split, which should show no drift; point `monitor` at new data once images arrive.
+scale) and where the ink sits (centre of mass, row and column). The monitoring loop's calibrated rule
+(tasks/drift.py) judges these between the training split (reference) and the current batch; Evidently draws them.
+With no stream of new images in this repository the current batch is the held-out test split, which should show no
+drift; point `monitor` at new data once images arrive.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import pandas as pd
 
 from pipelines.problem import ImageProblem
 from tasks.artifacts import read_split
-from tasks.drift import measure
-from tasks.kinds.contract import DriftResult
+from tasks.kinds.contract import DriftResult, MeasureDrift
 from tasks.kinds.image_table import to_arrays
 from tasks.params import Params
 
@@ -46,19 +46,21 @@ def image_statistics(images: np.ndarray) -> pd.DataFrame:
 
 
 def measure_image_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, drift_share: float
+    reference: pd.DataFrame, current: pd.DataFrame, measure: MeasureDrift
 ) -> tuple[dict[str, Any], Any]:
-    """Evidently's DataDriftPreset over the statistics; (summary, snapshot)."""
-    return measure(reference, current, STATISTICS, (), drift_share)
+    """The calibrated verdict over the statistics (tasks/drift.py); (summary, Evidently snapshot)."""
+    return measure(reference, current, STATISTICS, (), None)
 
 
-def drift(problem: ImageProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
-    threshold = params.get("monitor.drift_share", float, minimum=0.0, maximum=1.0)
+def drift(
+    problem: ImageProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any], measure: MeasureDrift
+) -> DriftResult:
     reference = image_statistics(to_arrays(train, problem.image_shape)[0])
     current = image_statistics(to_arrays(read_split("test"), problem.image_shape)[0])
-    summary, snapshot = measure_image_drift(reference, current, threshold)
+    summary, snapshot = measure_image_drift(reference, current, measure)
 
     def write(target: Path) -> None:
         snapshot.save_html(str(target))
 
-    return DriftResult({"status": "measured", "current": "test split (stand-in for a new batch)", **summary}, write)
+    compared = {"current": "test split (stand-in for a new batch)", "reference": "training split"}
+    return DriftResult({"status": "measured", **compared, **summary}, write)

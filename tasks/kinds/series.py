@@ -50,10 +50,9 @@ from tasks.artifacts import (
     read_split,
 )
 from tasks.atomic import atomic_dir
-from tasks.drift import measure
 from tasks.errors import PipelineError
 from tasks.kinds.checks import Check, summary
-from tasks.kinds.contract import DriftResult, Predictor
+from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
 from tasks.params import Params
 from tasks.quarantine import quarantine
 from tasks.report_html import page, table
@@ -412,10 +411,12 @@ def last_hours(frame: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(to_windows(frame, spec)[:, -1, :], columns=spec["columns"]).astype("float64")
 
 
-def drift(problem: SeriesProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
-    threshold = params.get("monitor.drift_share", float, minimum=0.0, maximum=1.0)
+def drift(
+    problem: SeriesProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any], measure: MeasureDrift
+) -> DriftResult:
     current_rows = read_split("test")
-    result, snapshot = measure(last_hours(train, spec), last_hours(current_rows, spec), spec["columns"], (), threshold)
+    reference, current = last_hours(train, spec), last_hours(current_rows, spec)  # in time order
+    result, snapshot = measure(reference, current, spec["columns"], (), None)
     persistence = persistence_baseline(spec)
 
     def persistence_mae(rows: pd.DataFrame) -> float:
@@ -430,6 +431,7 @@ def drift(problem: SeriesProblem, params: Params, train: pd.DataFrame, spec: dic
         {
             "status": "measured",
             "current": "test period (stand-in for new hours)",
+            "reference": "training period",
             **result,
             "persistence_error": signal,
         },
@@ -542,8 +544,10 @@ class SeriesKind:
             )
         return sorted(rows, key=lambda row: row["score_loss_mean"], reverse=True)
 
-    def drift(self, problem: SeriesProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
-        return drift(problem, params, train, spec)
+    def drift(
+        self, problem: SeriesProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any], measure: MeasureDrift
+    ) -> DriftResult:
+        return drift(problem, params, train, spec, measure)
 
     def prediction_ids(self, test: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
         """The forecast hour (the objective plots forecasts against actuals over it)."""

@@ -18,7 +18,7 @@ from pipelines.problem import TabularProblem
 from tasks import baselines as common
 from tasks.importance import permutation_importance
 from tasks.kinds import table_checks, table_drift, table_source, table_split
-from tasks.kinds.contract import DriftResult, Predictor
+from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
 from tasks.params import Params
 
 
@@ -113,8 +113,10 @@ class TableKind:
         features = [*spec["numeric"], *spec["categorical"]]
         return permutation_importance(predict, test, actual, features, score, lower_is_better, repeats, seed)
 
-    def drift(self, problem: TabularProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
-        return table_drift.drift(problem, params, train, spec)
+    def drift(
+        self, problem: TabularProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any], measure: MeasureDrift
+    ) -> DriftResult:
+        return table_drift.drift(problem, params, train, spec, measure)
 
     def prediction_ids(self, test: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
         if spec.get("timestamp"):

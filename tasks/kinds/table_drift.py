@@ -1,7 +1,8 @@
 """The table kind's monitor: the rows that arrived after `collect.as_of`, compared with the training split.
 
-The current window is `monitor.window_days` days from `collect.as_of`, read from the same source collect reads.
-A window with no rows, or a table without a time column (it has no "new rows"), gives the "no data" result.
+The current window is `monitor.window_days` days from `collect.as_of`, read from the same source collect reads, judged
+by the monitoring loop's calibrated rule (tasks/drift.py, settings `monitoring.drift`). A window with no rows, or a
+table without a time column (it has no "new rows"), gives the "no data" result, with the reason in words.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.problem import TabularProblem
-from tasks.drift import measure
-from tasks.kinds.contract import DriftResult
+from tasks.kinds.contract import DriftResult, MeasureDrift
 from tasks.kinds.table_source import conform_columns, parse_as_of
 from tasks.params import Params
 from tasks.sources import read_sources
@@ -28,16 +28,20 @@ def current_window(frame: pd.DataFrame, problem: TabularProblem, start: pd.Times
 
 
 def measure_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, problem: TabularProblem, drift_share: float
+    reference: pd.DataFrame, current: pd.DataFrame, problem: TabularProblem, measure: MeasureDrift
 ) -> tuple[dict[str, Any], Any]:
-    """Evidently's DataDriftPreset over the features and the target; (summary, snapshot)."""
+    """The calibrated verdict over the features and the target (tasks/drift.py); (summary, Evidently snapshot).
+
+    Both frames carry the problem's time column: the reference is cut into windows in time order, and a reference
+    that spans the current window's season adds windows of that season."""
     numeric = [*problem.numeric_features]
     categorical = list(problem.categorical_features)
     if problem.task == "regression":
         numeric.append(problem.target)
     else:
         categorical.append(problem.target)
-    return measure(reference, current, numeric, categorical, drift_share)
+    time_column = problem.timestamp if problem.timestamp in reference and problem.timestamp in current else None
+    return measure(reference, current, numeric, categorical, time_column)
 
 
 def _no_data(text: str) -> Any:
@@ -47,28 +51,40 @@ def _no_data(text: str) -> Any:
     return write
 
 
-def drift(problem: TabularProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
-    threshold = params.get("monitor.drift_share", float, minimum=0.0, maximum=1.0)
+NO_TIME = (
+    "problem '{name}' has no time column, so no rows arrive after training: the monitor stage has no new window to "
+    "compare with the training split. Production monitoring (python -m tasks.monitoring_window) judges the served "
+    "rows in the prediction log against the training data instead."
+)
+
+
+def drift(
+    problem: TabularProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any], measure: MeasureDrift
+) -> DriftResult:
     if not problem.timestamp:
-        text = f"problem '{problem.name}' has no time column: no rows arrive after training to compare"
-        return DriftResult(
-            {"status": "no_data", "reason": text, "dataset_drift": False, "drift_share": 0.0}, _no_data(text)
-        )
+        text = NO_TIME.format(name=problem.name)
+        summary = {"status": "no_data", "reason": text, "verdict": "no_data", "dataset_drift": False}
+        return DriftResult(summary, _no_data(text))
     start = parse_as_of(params.raw("collect.as_of"))
     days = params.get("monitor.window_days", int, minimum=1)
     window = {"from": start.isoformat(), "to": (start + pd.Timedelta(days=days)).isoformat()}
+    compared = {
+        "current": f"the {days} days after collect.as_of {start:%Y-%m-%d}",
+        "reference": "the training split",
+    }
     source, _ = read_sources(params.get("collect.source", str))
     current = current_window(conform_columns(source, problem, params.get("collect.source", str)), problem, start, days)
     if current.empty:
-        summary = {"status": "no_data", "window": window, "dataset_drift": False, "drift_share": 0.0}
-        return DriftResult(summary, _no_data(f"No rows arrived in {window}."))
+        text = f"No rows of the source fell in {compared['current']} ({window['from']} to {window['to']})."
+        summary = {"status": "no_data", "reason": text, "window": window, "verdict": "no_data", "dataset_drift": False}
+        return DriftResult(summary | compared, _no_data(text))
     if problem.task == "classification":  # the training split holds class indices, the source the values
         values = [str(v) for v in spec["class_values"]]
         train = train.assign(**{problem.target: [values[i] for i in train[problem.target]]})
         current = current.assign(**{problem.target: current[problem.target].astype(str)})
-    summary, snapshot = measure_drift(train, current, problem, threshold)
+    summary, snapshot = measure_drift(train, current, problem, measure)
 
     def write(target: Path) -> None:
         snapshot.save_html(str(target))
 
-    return DriftResult({"status": "measured", "window": window, **summary}, write)
+    return DriftResult({"status": "measured", "window": window, **compared, **summary}, write)

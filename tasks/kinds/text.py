@@ -48,10 +48,9 @@ from tasks.artifacts import (
 )
 from tasks.atomic import atomic_dir
 from tasks.baselines import aligned_probabilities
-from tasks.drift import measure
 from tasks.errors import PipelineError
 from tasks.kinds.checks import Check, refuse_batch, summary
-from tasks.kinds.contract import DriftResult, Predictor
+from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
 from tasks.params import Params
 from tasks.report_html import page, table
 from tasks.sources import HttpSettings, read_sources
@@ -382,13 +381,14 @@ def text_statistics(frame: pd.DataFrame, vocabulary: set[str], top: set[str]) ->
     )
 
 
-def drift(problem: TextProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
+def drift(
+    problem: TextProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any], measure: MeasureDrift
+) -> DriftResult:
     """The text profile of the current batch against held-out texts of the training period.
 
     The reference is the validation split, not the training split: the training texts made the vocabulary, so
     their out-of-vocabulary rate is near zero by construction and any new text would look drifted against it.
     """
-    threshold = params.get("monitor.drift_share", float, minimum=0.0, maximum=1.0)
     vocabulary = {t for t in spec["vocabulary"] if " " not in t}
     top = set(spec["top_tokens"][:20])
     names = np.asarray(spec["classes"], dtype=object)
@@ -397,7 +397,7 @@ def drift(problem: TextProblem, params: Params, train: pd.DataFrame, spec: dict[
         return text_statistics(rows, vocabulary, top).assign(label=names[rows["label"].to_numpy(dtype="int64")])
 
     reference, current = profile_of(read_split("val")), profile_of(read_split("test"))
-    result, snapshot = measure(reference, current, DRIFT_COLUMNS, ("label",), threshold)
+    result, snapshot = measure(reference, current, DRIFT_COLUMNS, ("label",), None)
     profile: dict[str, Any] = {
         column: {"reference_mean": float(reference[column].mean()), "current_mean": float(current[column].mean())}
         for column in DRIFT_COLUMNS
@@ -520,8 +520,10 @@ class TextKind:
             )
         return sorted(rows, key=lambda row: row["score_loss_mean"], reverse=True)
 
-    def drift(self, problem: TextProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any]) -> DriftResult:
-        return drift(problem, params, train, spec)
+    def drift(
+        self, problem: TextProblem, params: Params, train: pd.DataFrame, spec: dict[str, Any], measure: MeasureDrift
+    ) -> DriftResult:
+        return drift(problem, params, train, spec, measure)
 
     def prediction_ids(self, test: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
         """The row and its text (so the report and predictions.csv show what each error was about)."""

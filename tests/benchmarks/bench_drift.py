@@ -8,11 +8,12 @@ Not a test (nothing asserts a time). Data: a reference and a current window of N
 of several shapes, some rounded so values tie; 5 categorical), generated with a fixed seed; 3 of the 15 columns
 drift in the current window. Each case runs in its own process, started by a wrapper process that reads the case's
 peak RSS with getrusage(RUSAGE_CHILDREN); the time is that of the call alone (`assess`, including adversarial
-validation on its bounded sample; Evidently: `tasks.drift.measure`, the project's use of the preset, without writing
-HTML), after the imports and the data are ready. "data only" is a process that imports everything and builds the
-data without comparing it: the RSS every case starts from. Evidently is skipped where its peak RSS, extrapolated
-linearly from the largest smaller size it ran at (in this run or an earlier one), would exceed half the memory
-available now (the reason is printed). Figures go to stdout and .bench/bench_drift.json (merged with earlier runs').
+validation on its bounded sample; Evidently: its DataDriftPreset verdict, tests/benchmarks/evidently_baseline.py,
+without writing HTML), after the imports and the data are ready. "data only" is a process that imports everything
+and builds the data without comparing it: the RSS every case starts from. Evidently is skipped where its peak RSS,
+extrapolated linearly from the largest smaller size it ran at (in this run or an earlier one), would exceed half the
+memory available now (the reason is printed). Figures go to stdout and .bench/bench_drift.json (merged with earlier
+runs').
 Target from the issue: 1M x 15 in <= 5 s and <= 1 GB on 2 cores.
 """
 
@@ -75,7 +76,7 @@ def run_case(engine: str, rows: int) -> dict[str, Any]:
     if engine == "evidently":
         import evidently.presets  # noqa: F401  (the import is not what is measured)
 
-        from tasks.drift import measure
+        from tests.benchmarks.evidently_baseline import preset_verdict
     reference, current = bench_data(rows)
     began = time.perf_counter()
     if engine == "ours":
@@ -87,7 +88,7 @@ def run_case(engine: str, rows: int) -> dict[str, Any]:
             "adversarial_auc": found["adversarial"]["roc_auc"],
         }
     elif engine == "evidently":
-        summary, _ = measure(reference, current, NUMERIC, CATEGORICAL, drift_share=0.5)
+        summary = preset_verdict(reference, current, NUMERIC, CATEGORICAL, drift_share=0.5)
         result = {
             "verdict": "drift" if summary["dataset_drift"] else "no_drift",
             "drifted_columns": summary["drifted_columns"],
