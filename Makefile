@@ -54,12 +54,18 @@ browser:
 	  exit 1; \
 	else echo "note: no browser found; browser tests will be skipped (sudo apt-get install chromium)"; fi
 
+# The suite runs on TEST_WORKERS pytest-xdist workers, one module per worker at a time (--dist loadscope: a module's
+# fixtures are built once); the trained workspaces several modules read are built once for all workers
+# (tests/shared_workspaces.py). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadscope)
+
 test: lint browser
-	pytest $(PYTEST_ARGS)
+	pytest $(XDIST) $(PYTEST_ARGS)
 
 # Everything, slow suites and benchmarks included.
 test-all: lint browser
-	pytest -m "" $(PYTEST_ARGS)
+	pytest $(XDIST) -m "" $(PYTEST_ARGS)
 
 # The Prefect server for `make flow` (UI and API on 127.0.0.1:$(PREFECT_PORT)).
 PREFECT_PORT ?= 4200
