@@ -188,13 +188,17 @@ class S3ModelStore(StoreBase):
         return removed
 
     def version_dir(self, version: int) -> Path:
-        """Download the version into the local cache (once), checking every file against its manifest."""
+        """Download the version into the local cache, checking every file against its manifest; a cached copy is
+        used while its manifest is the one the store holds, so a stale copy of another store's version is not."""
         target = self.cache_dir / str(version)
-        if (target / MANIFEST).is_file():
-            return target
         manifest = self.read_json(f"{version}/{MANIFEST}")
         if manifest is None:
             raise PipelineError(f"{self.location}/{version}: not a complete version (no {MANIFEST})")
+        if (target / MANIFEST).is_file():
+            if json.loads((target / MANIFEST).read_text()) == manifest:
+                return target
+            # another store's version under the same bucket, prefix and number (a bucket emptied and refilled)
+            shutil.rmtree(target, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=target.parent))
         try:
