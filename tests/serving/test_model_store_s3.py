@@ -39,7 +39,8 @@ def test_deploy_to_s3_lays_out_versions_as_tf_serving_reads_them(
     aws_env: S3Server, bucket: str, tmp_path: Path
 ) -> None:
     store = s3_store(aws_env, bucket)
-    receipt = deploy(store, fake_export(tmp_path / "e1", b"w1"), blessed_over(store))
+    export = fake_export(tmp_path / "e1", b"w1")
+    receipt = deploy(store, export, blessed_over(store))
 
     assert receipt["deployed"] and receipt["production_version"] == 1
     keys = {o["Key"] for o in aws_env.client().list_objects_v2(Bucket=bucket)["Contents"]}
