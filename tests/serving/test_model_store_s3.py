@@ -59,7 +59,7 @@ def test_deploy_to_s3_lays_out_versions_as_tf_serving_reads_them(
     assert f'base_path: "s3://{bucket}/models/bikes"' in config
     assert 'key: "production"\n      value: 1' in config and "versions: 1" in config
     local = store.version_dir(1)  # a verified download for loading
-    assert (local / "saved_model.pb").read_bytes() == b"graphw1"
+    assert (local / "saved_model.pb").read_bytes() == (export / "savedmodel/saved_model.pb").read_bytes()
 
 
 def test_s3_store_lists_promotes_and_rolls_back_keeping_history(aws_env: S3Server, bucket: str, tmp_path: Path) -> None:
@@ -207,3 +207,22 @@ def test_local_store_keeps_the_default_layout(tmp_path: Path) -> None:
     assert "value: 1" in (tmp_path / "store/bikes/model.config").read_text()
     with pytest.raises(PipelineError, match="neither a local folder nor an s3"):
         open_store("gs://bucket/x", "bikes")
+
+
+def test_s3_store_lists_each_versions_stage_time_data_and_headline(
+    aws_env: S3Server, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real cards (tests/real_cards.py) of a classification problem: the listing reads them back from S3."""
+    from tests.real_cards import deploy_three
+
+    store = s3_store(aws_env, bucket, "breast_cancer")
+    hashes = deploy_three(store, tmp_path, monkeypatch, "breast_cancer")
+
+    rows = {row["version"]: row for row in store.describe()}
+
+    assert {v: row["stage"] for v, row in rows.items()} == {1: "archived", 2: "previous", 3: "production"}
+    assert [row["data_sha256"] for row in rows.values()] == [sha[:12] for sha in hashes]
+    assert rows[3]["headline"] == {"metric": "accuracy", "value": pytest.approx(0.9679)}
+    for version, row in rows.items():
+        deployed = json.loads(store.read_file(f"{version}/assets.extra/deployment.json"))
+        assert row["created_at"] == deployed["deployed_at"]
