@@ -2,6 +2,8 @@
 
 The current window is `monitor.window_days` days from `collect.as_of`, read from the same source collect reads.
 A window with no rows, or a table without a time column (it has no "new rows"), gives the "no data" result.
+The summary's `window` is data time (tasks/data_time.py): the first and last timestamp of the rows compared, with
+the period asked for under `asked`; with no rows, the period asked for.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.problem import TabularProblem
+from tasks.data_time import DATA, data_window, iso
 from tasks.drift import measure
 from tasks.kinds.contract import DriftResult
 from tasks.kinds.table_source import conform_columns, parse_as_of
@@ -56,12 +59,13 @@ def drift(problem: TabularProblem, params: Params, train: pd.DataFrame, spec: di
         )
     start = parse_as_of(params.raw("collect.as_of"))
     days = params.get("monitor.window_days", int, minimum=1)
-    window = {"from": start.isoformat(), "to": (start + pd.Timedelta(days=days)).isoformat()}
+    asked = {"from": iso(start), "to": iso(start + pd.Timedelta(days=days)), "time": DATA}
     source, _ = read_sources(params.get("collect.source", str))
     current = current_window(conform_columns(source, problem, params.get("collect.source", str)), problem, start, days)
     if current.empty:
-        summary = {"status": "no_data", "window": window, "dataset_drift": False, "drift_share": 0.0}
-        return DriftResult(summary, _no_data(f"No rows arrived in {window}."))
+        summary = {"status": "no_data", "window": asked, "dataset_drift": False, "drift_share": 0.0}
+        return DriftResult(summary, _no_data(f"No rows arrived in {asked['from']} .. {asked['to']}."))
+    window = {**(data_window(current[problem.timestamp]) or asked), "asked": asked}
     if problem.task == "classification":  # the training split holds class indices, the source the values
         values = [str(v) for v in spec["class_values"]]
         train = train.assign(**{problem.target: [values[i] for i in train[problem.target]]})
