@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tasks.data_time import described, event_window
+
 DRIFT_EVENT = "trainline.drift.detected"
 log = logging.getLogger(__name__)
 
@@ -21,13 +23,15 @@ def drift_resource(model: str) -> str:
 def window_payload(verdict: dict[str, Any]) -> dict[str, Any]:
     """The event's payload from a window's verdict (tasks/monitoring_window.py): what retraining and a person need.
 
-    `window.to` is where the retraining window policy (tasks/retraining_window.py) moves collect.as_of.
+    `window` is data time (tasks/data_time.py `event_window`): `window.to` is where the retraining window policy
+    (tasks/retraining_window.py) moves collect.as_of, and it is None for a window of the prediction log whose rows
+    carry no time of their own (their served time is under `window.served`), never the server's clock.
     """
     data = verdict.get("data_drift") or {}
     return {
         "model": verdict["model"],
         "version": verdict["version"],
-        "window": verdict["window"],
+        "window": event_window(verdict["window"], verdict.get("data_window")),
         "signals_fired": verdict["signals_fired"],
         "drifted_columns": data.get("drifted_columns", []),
         "drift_share": data.get("weighted_drift"),
@@ -60,8 +64,8 @@ def notify(block_name: str | None, verdict: dict[str, Any]) -> bool:
 
     payload = window_payload(verdict)
     body = (
-        f"{payload['model']} v{payload['version']}: drift in window {payload['window']['from']} .. "
-        f"{payload['window']['to']} ({', '.join(payload['signals_fired'])}); columns {payload['drifted_columns']}; "
+        f"{payload['model']} v{payload['version']}: drift in window {described(payload['window'])} "
+        f"({', '.join(payload['signals_fired'])}); columns {payload['drifted_columns']}; "
         f"report {payload['report']}"
     )
     try:

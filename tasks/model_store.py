@@ -25,6 +25,7 @@ from tasks.atomic import write_text
 from tasks.errors import PipelineError
 from tasks.litter import sweep
 from tasks.model_identity import savedmodel_fingerprint
+from tasks.store_listing import previous_version, version_row
 
 POINTER = "production.json"
 SHADOW = "shadow.json"
@@ -32,6 +33,7 @@ MODEL_CONFIG = "model.config"
 FINGERPRINT = "assets.extra/fingerprint.sha256"
 CARD = "assets.extra/model_card.json"
 BLESSING = "assets.extra/blessing.json"
+DEPLOYMENT = "assets.extra/deployment.json"
 HISTORY_KEPT = 100
 
 
@@ -161,18 +163,12 @@ class StoreBase:
         pointer = self.production()
         if pointer is None:
             raise PipelineError(f"{self.location}: nothing is in production; there is nothing to roll back")
-        stack: list[int] = []
-        for entry in [*pointer.get("history", []), pointer]:
-            if entry.get("action") == "rollback" and stack:
-                stack.pop()
-            else:
-                stack.append(int(entry["version"]))
-        below = [v for v in stack[:-1] if v != int(pointer["version"])]
-        if not below:
+        below = previous_version(pointer)
+        if below is None:
             raise PipelineError(
                 f"{self.location}: version {pointer['version']} has no earlier production version to roll back to"
             )
-        return below[-1]
+        return below
 
     def rollback(self, reason: str, *, unblessed_reason: str | None = None) -> dict[str, Any]:
         """Put the previous production version back (recorded as a rollback in the history)."""
@@ -212,36 +208,20 @@ class StoreBase:
         self.write_file(MODEL_CONFIG, self.model_config())
 
     def describe(self) -> list[dict[str, Any]]:
-        """Every complete version with its metrics, blessing and role (production, shadow), ascending."""
+        """Every complete version, ascending: its stage of life, blessing, deploy time, training data hash and
+        headline metric (tasks/store_listing.py says where each comes from)."""
         pointer, shadow = self.production(), self.shadow()
-        rows = []
-        for version in self.versions():
-            card = self.card(version) or {}
-            blessing = self.blessing(version) or {}
-            roles = []
-            if pointer and int(pointer["version"]) == version:
-                roles.append("production")
-            if shadow and int(shadow["version"]) == version:
-                roles.append("shadow")
-            rows.append(
-                {
-                    "version": version,
-                    "roles": roles,
-                    "blessed": bool(blessing.get("blessed", False)),
-                    "overridden": bool(blessing.get("overridden", False)),
-                    "created_at": card.get("created_at"),
-                    "metrics": _headline_metrics(card.get("metrics")),
-                }
+        return [
+            version_row(
+                version,
+                self.card(version),
+                self.blessing(version),
+                self.read_json(f"{version}/{DEPLOYMENT}"),
+                pointer,
+                shadow,
             )
-        return rows
-
-
-def _headline_metrics(metrics: Any) -> dict[str, float]:
-    """The candidate's numeric scores from a model card's metrics block (flat numbers only)."""
-    if not isinstance(metrics, dict):
-        return {}
-    source = metrics.get("candidate") if isinstance(metrics.get("candidate"), dict) else metrics
-    return {k: v for k, v in source.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+            for version in self.versions()
+        ]
 
 
 class ModelStore(StoreBase):

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.data_time import DATA, NONE, data_window
 from tasks.drift_alert import emit_window_drift, notify
 from tasks.errors import PipelineError, run_stage
 from tasks.monitoring_history import assessed_sizes, read_history, record_windows, window_stem, write_verdict
@@ -197,6 +198,8 @@ def assess_window(
         "model": reference.model,
         "version": reference.version,
         "window": bounds,
+        # the rows' own first and last time where they carry the problem's time column (what retraining may use)
+        "data_window": data_window(rows[time_column]) if time_column else None,
         "window_rule": settings.rule.describe(),
         "rows": len(rows),
         "refused_rows": int(refused.sum()),
@@ -248,9 +251,9 @@ def batch_window(path: Path, reference: Reference, store: Any) -> Window:
     frame["prediction"] = as_prediction_column(model_outputs(store, reference.version, frame))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     time = reference.time_column
-    start = str(frame[time].min()) if time and time in frame else ""
-    end = str(frame[time].max()) if time and time in frame else ""
-    return Window(f"batch-{path.stem}-{digest}", start, end, frame)
+    own = data_window(frame[time]) if time and time in frame else None  # the batch's own times: data time
+    start, end = (own["from"], own["to"]) if own else ("", "")
+    return Window(f"batch-{path.stem}-{digest}", start, end, frame, DATA if own else NONE)
 
 
 def monitor(

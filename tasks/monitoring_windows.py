@@ -4,6 +4,8 @@
 epoch in UTC, so the same log always gives the same windows; it is complete once its end has passed. A row window
 holds the rows [k x step, k x step + size) of the log in (time, request id, instance) order; it is complete once the
 log holds its last row. Only complete windows are assessed, so a re-run of a window sees the same rows.
+The log's `time` is the server's clock when it answered, so its windows say `time: served` (tasks/data_time.py):
+they are not data time, and only the wall clock decides whether a time window is complete.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from tasks.data_time import SERVED
 from tasks.errors import PipelineError
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
@@ -35,15 +38,16 @@ class WindowRule:
 
 @dataclass(frozen=True)
 class Window:
-    """One window: a stable id (file names, the history's key), its bounds and its rows."""
+    """One window: a stable id (file names, the history's key), its bounds, what their times mean, and its rows."""
 
     id: str
     start: str  # ISO time of the window's start (rows: the first row's time)
     end: str  # ISO time of its end, exclusive (rows: the last row's time)
     rows: pd.DataFrame
+    time: str = SERVED  # what start and end are (tasks/data_time.py): the log's windows are served time
 
     def bounds(self) -> dict[str, str]:
-        return {"id": self.id, "from": self.start, "to": self.end}
+        return {"id": self.id, "from": self.start, "to": self.end, "time": self.time}
 
 
 def parse_rule(setting: object, where: str = "monitoring.window") -> WindowRule:

@@ -2,9 +2,11 @@
 
 Monitoring compares the `monitor.window_days` days after `collect.as_of` with the training data and, on drift,
 emits an event whose payload carries that window (`{"window": {"from": ..., "to": ...}}`). A retraining run takes
-the drifted window into training: `collect.as_of` moves to the end of the window (`window.to`), so the next model
-learns from the data that drifted, and monitoring then watches the window after it. Without a window in the payload
-(an alert raised by hand), as_of moves forward by `monitor.window_days`. It never moves backwards: an old or repeated
+the drifted window into training: `collect.as_of` moves to the end of the window (`window.to`, data time: the last
+drifted row's own timestamp, tasks/data_time.py), so the next model learns from the data that drifted, and
+monitoring then watches the window after it. Without a data-time end in the payload (an alert raised by hand, a
+window of the prediction log whose rows carry no time of their own, a window marked `time: served`), as_of moves
+forward by `monitor.window_days`: never to the server's clock. It never moves backwards: an old or repeated
 event leaves it where it is. The change is written to params.yaml (only the `as_of:` line of `collect:`, comments kept)
 so DVC sees a params change and re-runs collect and everything after it; `dvc params diff` shows it.
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from tasks.data_time import is_data_time
 from tasks.errors import PipelineError
 from tasks.params import Params
 
@@ -38,7 +41,10 @@ class WindowShift:
 def next_as_of(current: pd.Timestamp, payload: dict[str, Any] | None, window_days: int) -> tuple[pd.Timestamp, str]:
     """The new `collect.as_of` for a retraining run triggered with `payload`, and the rule that chose it."""
     window = (payload or {}).get("window") or {}
-    if window.get("to"):
+    if window.get("to") and not is_data_time(window):  # the server's clock is today's date, not the data's
+        candidate = current + pd.Timedelta(days=window_days)
+        rule = "monitor.window_days after the previous as_of (the event's window is served time, not data time)"
+    elif window.get("to"):
         try:
             end = pd.Timestamp(window["to"])
         except (TypeError, ValueError):

@@ -1,6 +1,6 @@
 """Model store commands, for a local folder store and an S3 store alike.
 
-    python -m tasks.store_cli list                      # versions with metrics, blessing and role
+    python -m tasks.store_cli list                      # versions: stage, blessing, time, data, metrics
     python -m tasks.store_cli show                      # the production pointer (and its history with --history)
     python -m tasks.store_cli promote 3 --reason "..."  # point production at version 3
     python -m tasks.store_cli rollback --reason "..."   # back to the version before the current one
@@ -29,16 +29,26 @@ from tasks.params import Params
 from tasks.store_location import store_from_params
 
 
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def format_versions(rows: list[dict[str, Any]]) -> str:
+    """The `list` table: one line per version, its stage of life, blessing, deploy time, training data and
+    headline metric first (the gate's primary metric), then the other scores."""
     if not rows:
         return "no versions stored"
-    lines = [f"{'version':>7}  {'role':<18} {'blessed':<9} {'created_at':<26} metrics"]
+    lines = [f"{'version':>7}  {'stage':<11} {'blessed':<8} {'created_at':<26} {'data':<13} {'headline':<18} metrics"]
     for row in rows:
         blessed = "yes*" if row["overridden"] else ("yes" if row["blessed"] else "NO")
-        metrics = ", ".join(f"{k}={v:.4g}" for k, v in sorted(row["metrics"].items())[:6])
+        headline = row.get("headline") or {}
+        shown = f"{headline['metric']}={_number(headline.get('value'))}" if headline else "-"
+        others = ", ".join(
+            f"{k}={_number(v)}" for k, v in sorted(row["metrics"].items()) if k != headline.get("metric")
+        )
         lines.append(
-            f"{row['version']:>7}  {','.join(row['roles']) or '-':<18} {blessed:<9} {row['created_at'] or '-':<26} "
-            f"{metrics}"
+            f"{row['version']:>7}  {row['stage']:<11} {blessed:<8} {row['created_at'] or '-':<26} "
+            f"{row.get('data_sha256') or '-':<13} {shown:<18} {others}".rstrip()
         )
     if any(row["overridden"] for row in rows):
         lines.append("* blessed by a gate override (see the version's blessing.json)")
@@ -84,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--model", help="model name (default: deploy.model_name, else the problem's name)")
     top.add_argument("--params", default="params.yaml")
     commands = top.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("list", help="versions with their metrics, blessing and role")
+    listing = commands.add_parser("list", help="versions: stage of life, blessing, time, data hash, headline metric")
     listing.add_argument("--json", action="store_true")
     show = commands.add_parser("show", help="the production pointer and the shadow version")
     show.add_argument("--history", action="store_true", help="include every earlier pointer")

@@ -26,11 +26,22 @@ def test_moves_as_of_in_the_problem_params_file_that_sets_it(tmp_path: Path) -> 
 
 
 @pytest.mark.timeout(60)
-def test_a_production_windows_utc_end_moves_as_of_to_that_moment_without_a_zone() -> None:
+def test_a_windows_utc_data_time_end_moves_as_of_to_that_moment_without_a_zone() -> None:
     import pandas as pd
 
     from tasks.retraining_window import next_as_of
 
-    payload = {"window": {"id": "rows-000000000-000000720", "to": "2026-11-28T00:20:26.081900+00:00"}}
+    payload = {"window": {"id": "batch-june", "to": "2011-06-28T00:20:26.081900+00:00", "time": "data"}}
     moved, rule = next_as_of(pd.Timestamp("2011-05-01"), payload, 30)
-    assert moved == pd.Timestamp("2026-11-28T00:20:26.081900") and rule.startswith("end of the drifted window")
+    assert moved == pd.Timestamp("2011-06-28T00:20:26.081900") and rule.startswith("end of the drifted window")
+
+
+@pytest.mark.timeout(60)
+def test_a_served_time_window_end_does_not_move_as_of_to_the_servers_clock() -> None:
+    import pandas as pd
+
+    from tasks.retraining_window import next_as_of
+
+    payload = {"window": {"id": "rows-000000000-000000720", "to": "2026-11-28T00:20:26+00:00", "time": "served"}}
+    moved, rule = next_as_of(pd.Timestamp("2011-05-01"), payload, 30)
+    assert moved == pd.Timestamp("2011-05-31") and "served time" in rule

@@ -3,6 +3,8 @@
 The current window is `monitor.window_days` days from `collect.as_of`, read from the same source collect reads, judged
 by the monitoring loop's calibrated rule (tasks/drift.py, settings `monitoring.drift`). A window with no rows, or a
 table without a time column (it has no "new rows"), gives the "no data" result, with the reason in words.
+The summary's `window` is data time (tasks/data_time.py): the first and last timestamp of the rows compared, with
+the period asked for under `asked`; with no rows, the period asked for.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.problem import TabularProblem
+from tasks.data_time import DATA, data_window, iso
 from tasks.kinds.contract import DriftResult, MeasureDrift
 from tasks.kinds.table_source import conform_columns, parse_as_of
 from tasks.params import Params
@@ -67,7 +70,7 @@ def drift(
         return DriftResult(summary, _no_data(text))
     start = parse_as_of(params.raw("collect.as_of"))
     days = params.get("monitor.window_days", int, minimum=1)
-    window = {"from": start.isoformat(), "to": (start + pd.Timedelta(days=days)).isoformat()}
+    asked = {"from": iso(start), "to": iso(start + pd.Timedelta(days=days)), "time": DATA}
     compared = {
         "current": f"the {days} days after collect.as_of {start:%Y-%m-%d}",
         "reference": "the training split",
@@ -75,9 +78,10 @@ def drift(
     source, _ = read_sources(params.get("collect.source", str))
     current = current_window(conform_columns(source, problem, params.get("collect.source", str)), problem, start, days)
     if current.empty:
-        text = f"No rows of the source fell in {compared['current']} ({window['from']} to {window['to']})."
-        summary = {"status": "no_data", "reason": text, "window": window, "verdict": "no_data", "dataset_drift": False}
+        text = f"No rows of the source fell in {compared['current']} ({asked['from']} to {asked['to']})."
+        summary = {"status": "no_data", "reason": text, "window": asked, "verdict": "no_data", "dataset_drift": False}
         return DriftResult(summary | compared, _no_data(text))
+    window = {**(data_window(current[problem.timestamp]) or asked), "asked": asked}
     if problem.task == "classification":  # the training split holds class indices, the source the values
         values = [str(v) for v in spec["class_values"]]
         train = train.assign(**{problem.target: [values[i] for i in train[problem.target]]})
