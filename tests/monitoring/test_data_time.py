@@ -13,6 +13,8 @@ import yaml
 from flows.drift_event import drift_payload
 from pipelines.bike_demand import PROBLEM
 from tasks.drift_alert import window_payload
+from tasks.drift import measurer
+from tasks.drift_verdict import DriftSettings
 from tasks.kinds.table_drift import drift
 from tasks.kinds.table_source import conform_columns
 from tasks.monitoring_windows import cut_windows, parse_rule
@@ -25,7 +27,7 @@ pytestmark = pytest.mark.timeout(120)
 
 def params_file(tmp_path: Path, as_of: str) -> Path:
     (tmp_path / "params.yaml").write_text(
-        f'problem: bike_demand\ncollect:\n  as_of: "{as_of}"\nmonitor:\n  window_days: 30\n  drift_share: 0.1\n'
+        f'problem: bike_demand\ncollect:\n  as_of: "{as_of}"\nmonitor:\n  window_days: 30\n'
     )
     return tmp_path / "params.yaml"
 
@@ -36,19 +38,19 @@ def monitor_summary(as_of: str) -> dict:
     params = Params(
         {
             "collect": {"source": str(SOURCE), "as_of": as_of},
-            "monitor": {"window_days": 30, "drift_share": 0.1},
+            "monitor": {"window_days": 30},
         }
     )
     rows = conform_columns(pd.read_csv(SOURCE), PROBLEM)
     train = rows[PROBLEM.derive_timestamp(rows) < pd.Timestamp(as_of)]
-    return drift(PROBLEM, params, train, {}).summary
+    return drift(PROBLEM, params, train, {}, measurer(DriftSettings())).summary
 
 
 def test_the_monitor_stages_window_is_the_compared_rows_own_first_and_last_time() -> None:
     # the data ends on 2011-12-31 23:00: the 30 days asked for reach 2012-01-09, the rows do not
     summary = monitor_summary("2011-12-10")
 
-    assert summary["status"] == "measured" and summary["dataset_drift"], summary
+    assert summary["status"] == "measured", summary
     assert summary["window"]["from"] == "2011-12-10T00:00:00"
     assert summary["window"]["to"] == "2011-12-31T23:00:00"
     assert summary["window"]["time"] == "data"
