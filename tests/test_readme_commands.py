@@ -32,7 +32,8 @@ EXPERIMENTS = [
     "dvc params diff main",
     "dvc exp show --only-changed",
     "dvc plots diff main",
-    "dvc exp run -S evaluate.gate.override=true -S 'evaluate.gate.override_reason=hotfix: new feature schema'",
+    "dvc exp run -S 'pipelines/bike_demand/params.yaml:evaluate.gate.override=true' "
+    "-S 'pipelines/bike_demand/params.yaml:evaluate.gate.override_reason=hotfix: new feature schema'",
     "dvc plots diff <exp> <exp>",
     "git restore params.yaml pipelines/ dvc.lock reports/ data/deploy/",
     "dvc checkout",
@@ -72,9 +73,12 @@ def test_every_command_readme_shows_is_run_by_a_test_or_listed_why_not() -> None
 
 
 def test_the_command_list_fails_on_a_command_nobody_runs() -> None:
-    text = "```bash\nmake run    # ok\nmake something-new\n$ curl -s http://x -d '{\"a\":\n  1}'\n{}\n```\n"
-    assert readme_commands(text) == ["make run", "make something-new", "curl -s http://x -d '{\"a\": 1}'"]
-    assert "make something-new" not in RUN_HERE | set(ELSEWHERE) | set(NOT_RUN)
+    text = (
+        "```bash\nmake run    # ok\nmake something-new \\\n  --flag\n```\n"
+        "```bash\n$ curl -s http://x -d '{\"a\":\n  1}'\n{}\n```\n"
+    )
+    assert readme_commands(text) == ["make run", "make something-new --flag", "curl -s http://x -d '{\"a\": 1}'"]
+    assert "make something-new --flag" not in RUN_HERE | set(ELSEWHERE) | set(NOT_RUN)
 
 
 @pytest.fixture

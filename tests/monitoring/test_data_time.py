@@ -12,8 +12,8 @@ import yaml
 
 from flows.drift_event import drift_payload
 from pipelines.bike_demand import PROBLEM
-from tasks.drift_alert import window_payload
 from tasks.drift import measurer
+from tasks.drift_alert import window_payload
 from tasks.drift_verdict import DriftSettings
 from tasks.kinds.table_drift import drift
 from tasks.kinds.table_source import conform_columns
