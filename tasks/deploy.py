@@ -7,7 +7,9 @@ blessed on (hashed in its card): the trusted holdout of the next gate (tasks/hol
 Outputs: `data/deploy/receipt.json` (what happened and why) and the same receipt inside the store,
 `<deploy.store>/<problem>/deploy_receipt.json` (STORE_RECEIPT): DVC tracks that copy as an output of this stage, so a
 fresh clone, or a store deleted or moved, re-runs deploy, while a promote or rollback by hand (tasks/store_cli.py),
-which does not write it, does not.
+which does not write it, does not. The store's copy tells what the store holds: it is rewritten when this deploy put
+(or found) the model in production, and left as it was when the deploy was refused (an experiment with a worse
+model changes nothing in the store, its copy included); a store without one gets the refusal.
 """
 
 from __future__ import annotations
@@ -161,7 +163,9 @@ def main() -> None:
         receipt["override_reason"] = blessing.get("override_reason")
     text = json.dumps(receipt, indent=2) + "\n"
     write_text(RECEIPT, text)
-    store_from_params(params, model_name=selection.problem.name).write_file(STORE_RECEIPT, text)
+    stamp_store = store_from_params(params, model_name=selection.problem.name)
+    if receipt["deployed"] or stamp_store.read_file(STORE_RECEIPT) is None:
+        stamp_store.write_file(STORE_RECEIPT, text)
     if receipt["deployed"]:
         log.info("%s; production is version %s", receipt["reasons"][0], receipt["production_version"])
     else:

@@ -85,6 +85,9 @@ def final_weights(workspace: Path) -> list[np.ndarray]:
     return keras.models.load_model(workspace / "data/model/model.keras").get_weights()
 
 
+# Exhaustive: tests/test_train_resume.py kills and resumes once in the default suite; twice, compared with an
+# unbroken run byte for byte, runs in `make test-all`.
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_a_run_killed_twice_and_resumed_equals_an_unbroken_run(tmp_path: Path, bike_source: pd.DataFrame) -> None:
     unbroken = make_bike_workspace(tmp_path / "unbroken", bike_source)

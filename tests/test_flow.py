@@ -71,6 +71,10 @@ def test_flow_on_an_up_to_date_repo_skips_every_stage_and_keeps_dvc_lock(
     assert names == TASK_RUNS  # the production pointer check first, before any stage (flows/training.py)
 
 
+# The whole default DAG a second time, under Prefect (about 2 minutes): in `make test-all`. The default suite
+# checks the same claim on the small DAG (tests/orchestration/test_flows.py, dvc.lock as dvc repro leaves it) and
+# byte for byte against the committed dvc.lock for `make run` (tests/test_newcomer.py).
+@pytest.mark.slow
 def test_flow_from_nothing_gives_byte_for_byte_the_outputs_dvc_repro_gives(
     prefect_server: None, pipeline_workspace: Path, tmp_path: Path
 ) -> None:

@@ -20,7 +20,10 @@ import pytest
 from tests.image_workspace import make_workspace
 from tests.workspace_params import set_params
 
-pytestmark = pytest.mark.e2e
+# The one gate for every kind: tests/test_gate_pipeline.py runs it in the default suite on the bike model; this
+# repeats its cases on images (and image_workspace blesses and deploys the image model), so it runs in
+# `make test-all`.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PRODUCTION = Path("data/model_store/fashion_mnist/production.json")
 TINY_CNN = {"filters": [8], "dense_units": 16, "batch_size": 64, "patience": 2}
 GATE = {

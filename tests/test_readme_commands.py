@@ -22,6 +22,7 @@ from tests.conftest import make_env
 from tests.processes import kill_tree, run
 from tests.readme_commands import ELSEWHERE, NOT_RUN, REPO, readme_commands
 
+STORE_RECEIPT = "data/model_store/bike_demand/deploy_receipt.json"
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 MAKE_FLAGS = "--no-print-directory -o .venv/.synced-cpu EXTRA=cpu"
@@ -110,8 +111,14 @@ def test_the_experiment_walk_through_runs_as_written_and_restores_the_committed_
     assert "train.epochs" in out["dvc exp show --only-changed"]
     # the gate override experiment recorded why (the blessing is in the experiment's commit)
     assert "hotfix: new feature schema" in out[EXPERIMENTS[6]] or "override" in out[EXPERIMENTS[6]].lower()
-    # back to the committed run: params, lock, outputs
+    # back to the committed run: params, lock, outputs; the store is production state, which the override changed
     assert (workspace / "params.yaml").read_bytes() == committed_params
+    status = run(["dvc", "status"], workspace).stdout
+    assert status.split() == ["deploy:", "changed", "outs:", "modified:", STORE_RECEIPT], status
+    again = run(["dvc", "repro"], workspace)
+    assert re.findall(r"Running stage '(\w+)'", again.stdout) == ["deploy"], again.stdout
+    assert "already in production" in again.stdout + again.stderr
+    assert sorted(p.name for p in (workspace / "data/model_store/bike_demand").iterdir() if p.name.isdigit()) == ["1"]
     assert "Data and pipelines are up to date" in run(["dvc", "status"], workspace).stdout
     assert run(["git", "status", "--porcelain", "--", "params.yaml", "dvc.lock", "reports"], workspace).stdout == ""
 
