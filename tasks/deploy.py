@@ -4,12 +4,14 @@ An unblessed model is refused, and so is a blessing measured against a productio
 since (see tasks/champion.py): the stage says why and leaves production as it was. Re-deploying identical model
 content reuses its version instead of adding a copy. A promoted version carries `holdout.parquet`, the rows it was
 blessed on (hashed in its card): the trusted holdout of the next gate (tasks/holdout.py).
-Outputs: `data/deploy/receipt.json` (what happened and why) and the same receipt inside the store,
+Outputs: `data/deploy/receipt.json` (the state this deploy left and why) and the same receipt inside the store,
 `<deploy.store>/<problem>/deploy_receipt.json` (STORE_RECEIPT): DVC tracks that copy as an output of this stage, so a
 fresh clone, or a store deleted or moved, re-runs deploy, while a promote or rollback by hand (tasks/store_cli.py),
 which does not write it, does not. The store's copy tells what the store holds: it is rewritten when this deploy put
 (or found) the model in production, and left as it was when the deploy was refused (an experiment with a worse
-model changes nothing in the store, its copy included); a store without one gets the refusal.
+model changes nothing in the store, its copy included); a store without one gets the refusal. The receipt states
+the outcome, not the action: "version 1, this model, is in production" whether this run promoted it or found it
+there (the log says which), so re-running deploy on an unchanged store rewrites the same bytes.
 """
 
 from __future__ import annotations
@@ -144,6 +146,18 @@ def deploy(
     return {"deployed": True, "reasons": [reason], "production_version": version, "new_version": created}
 
 
+def receipt_of(outcome: dict[str, Any]) -> dict[str, Any]:
+    """What the receipt keeps of `deploy`'s outcome: the state it left, the same for a promotion and its re-run."""
+    if not outcome["deployed"]:
+        return {"deployed": False, "reasons": outcome["reasons"], "production_version": outcome["production_version"]}
+    version = outcome["production_version"]
+    return {
+        "deployed": True,
+        "reasons": [f"version {version} holds this exact model and is in production"],
+        "production_version": version,
+    }
+
+
 def main() -> None:
     selection = select()
     params = selection.params
@@ -154,11 +168,8 @@ def main() -> None:
             raise PipelineError(f"{required}: not found; run the evaluate and export stages first")
     blessing = json.loads(BLESSING.read_text())
     card = json.loads(MODEL_CARD.read_text())
-    receipt = {
-        "model": store.model_name,
-        "store": params.get("deploy.store", str),
-        **deploy(store, EXPORT_DIR, blessing, card),
-    }
+    outcome = deploy(store, EXPORT_DIR, blessing, card)
+    receipt = {"model": store.model_name, "store": params.get("deploy.store", str), **receipt_of(outcome)}
     if blessing.get("overridden"):
         receipt["override_reason"] = blessing.get("override_reason")
     text = json.dumps(receipt, indent=2) + "\n"
@@ -167,7 +178,7 @@ def main() -> None:
     if receipt["deployed"] or stamp_store.read_file(STORE_RECEIPT) is None:
         stamp_store.write_file(STORE_RECEIPT, text)
     if receipt["deployed"]:
-        log.info("%s; production is version %s", receipt["reasons"][0], receipt["production_version"])
+        log.info("%s; production is version %s", outcome["reasons"][0], receipt["production_version"])
     else:
         log.warning(
             "NOT deployed: %s. Production stays at version %s.",

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.deploy import deploy
+from tasks.deploy import deploy, receipt_of
 from tasks.model_store import ModelStore
 from tests.tiny_export import write_tiny_export
 
@@ -49,6 +49,27 @@ def test_same_weights_reuse_their_version(tmp_path: Path) -> None:
     receipt = deploy(store, again, OVER_ONE)
     assert store.versions() == [1]
     assert receipt["production_version"] == 1 and receipt["new_version"] is False
+
+
+def test_the_receipt_of_a_promotion_and_of_its_re_run_are_the_same_bytes(tmp_path: Path) -> None:
+    """The receipt states what production holds, so a re-run on an unchanged store changes no DVC output."""
+    store = ModelStore(tmp_path / "store", "bikes")
+    export = fake_export(tmp_path / "e1", b"w1")
+    promoted = deploy(store, export, FIRST)
+    again = deploy(store, export, OVER_ONE)
+    assert promoted["new_version"] and not again["new_version"]  # the actions differ (the log says which) ...
+    assert (
+        receipt_of(promoted)
+        == receipt_of(again)
+        == {  # ... the state they leave does not
+            "deployed": True,
+            "reasons": ["version 1 holds this exact model and is in production"],
+            "production_version": 1,
+        }
+    )
+    refused = deploy(store, fake_export(tmp_path / "e2", b"w2"), {"blessed": False, "reasons": ["worse"]})
+    assert receipt_of(refused) == {"deployed": False, "reasons": refused["reasons"], "production_version": 1}
+    assert "worse" in refused["reasons"]
 
 
 def test_new_model_gets_the_next_version_and_remembers_the_previous(tmp_path: Path) -> None:

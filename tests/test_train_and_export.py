@@ -76,3 +76,10 @@ def test_export_reloads_as_a_savedmodel_with_equal_predictions(
     export_savedmodel(model, tmp_path / "savedmodel")
     assert (tmp_path / "savedmodel/saved_model.pb").is_file()
     assert max_reload_difference(tmp_path / "savedmodel", model.predict(inputs, verbose=0), inputs) <= 1e-5
+
+
+def test_same_seed_gives_the_same_model(splits: dict, trained: tuple[Path, dict], tmp_path: Path) -> None:
+    from tasks.training import train_model
+
+    again = train_model(splits["train"], splits["val"], splits["spec"], HP, tmp_path, PROBLEM.build_model)
+    assert again["best_val_loss"] == pytest.approx(trained[1]["best_val_loss"], rel=1e-6)
