@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.errors import PipelineError
-from tasks.hardware import DistributionPlan
+from tasks.hardware import DistributionPlan, make_strategy
 from tasks.kinds import KINDS
 from tasks.objectives import objective_for
 from tasks.params import Params
@@ -164,10 +164,11 @@ def train_model(
     scratch folder inside `out_dir` is used and removed. `plan`/`strategy` default to the CPU/default strategy.
     """
     import keras
-    import tensorflow as tf
 
     plan = plan or DistributionPlan(strategy="default", gpus=0, mixed_precision=False)
-    strategy = strategy or tf.distribute.get_strategy()
+    # without a strategy from the caller, the plan's: this also sets Keras' global precision policy to the plan's,
+    # so a run never inherits the policy whatever ran before in this process left behind
+    strategy = strategy or make_strategy(plan)
     state_dir = state_dir or out_dir / ".state"
     state_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(int(hp["seed"]), deterministic_ops=plan.deterministic_ops)

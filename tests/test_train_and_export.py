@@ -83,3 +83,21 @@ def test_same_seed_gives_the_same_model(splits: dict, trained: tuple[Path, dict]
 
     again = train_model(splits["train"], splits["val"], splits["spec"], HP, tmp_path, PROBLEM.build_model)
     assert again["best_val_loss"] == pytest.approx(trained[1]["best_val_loss"], rel=1e-6)
+
+
+def test_training_takes_the_plans_precision_not_the_global_policy_an_earlier_caller_left(
+    splits: dict, trained: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """Keras' precision policy is process-global: a run must not inherit the float16 one a GPU test left set."""
+    import keras
+
+    from tasks.training import train_model
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        again = train_model(splits["train"], splits["val"], splits["spec"], HP, tmp_path, PROBLEM.build_model)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert again["best_val_loss"] == pytest.approx(trained[1]["best_val_loss"], rel=1e-6)
+    model = keras.models.load_model(tmp_path / "model.keras")
+    assert {layer.compute_dtype for layer in model.layers if layer.weights} == {"float32"}
