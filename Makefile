@@ -61,7 +61,7 @@ TEST_WORKERS ?= 2
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadscope)
 
 test: lint browser
-	pytest $(XDIST) $(PYTEST_ARGS)
+	pytest $(XDIST) --durations=20 $(PYTEST_ARGS)
 
 # Everything, slow suites and benchmarks included.
 test-all: lint browser
