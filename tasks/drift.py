@@ -31,8 +31,8 @@ def rule_in_words(settings: DriftSettings, verdict: dict[str, Any]) -> str:
     expected = ", ".join(settings.expected_to_change)
     return (
         f"calibrated on {verdict['reference_windows']} windows of {verdict['window_rows']} rows cut from the reference "
-        f"(tasks/drift_verdict.py, params monitoring.drift): a column drifts when its PSI, mean shift or spread change "
-        f"exceeds the largest reference window's by {settings.margin:.0%} and KS/chi2 p < {settings.ks_p:g} with "
+        f"(the monitoring loop's rule, params monitoring.drift): a column drifts when its PSI, mean shift or spread "
+        f"change exceeds the largest reference window's by {settings.margin:.0%} and KS/chi2 p < {settings.ks_p:g} with "
         f"statistic > {settings.ks_statistic:g}; drift when the weighted share of drifted columns exceeds "
         f"{settings.min_weighted_drift:g}, or a classifier tells the rows apart (ROC AUC above "
         f"{settings.adversarial_auc:g} and above the reference windows' own)"

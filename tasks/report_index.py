@@ -190,7 +190,7 @@ def _rows(entries: list[Entry], with_time: bool) -> str:
 MONITORING_SECTION = (
     "<p>The trend of every signal per window of production traffic, and each window's verdict: "
     '<a href="monitoring/index.html">monitoring/index.html</a> (written by '
-    "<code>python -m tasks.monitoring_window</code> and the monitoring flow; empty until they have run).</p>"
+    "<code>make monitor</code> and the monitoring flow; empty until they have run).</p>"
     '<iframe src="monitoring/index.html" title="production monitoring" '
     'style="width:100%;height:640px;border:1px solid #ddd"></iframe>'
 )

@@ -56,8 +56,8 @@ def _no_data(text: str) -> Any:
 
 NO_TIME = (
     "problem '{name}' has no time column, so no rows arrive after training: the monitor stage has no new window to "
-    "compare with the training split. Production monitoring (python -m tasks.monitoring_window) judges the served "
-    "rows in the prediction log against the training data instead."
+    "compare with the training split. Production monitoring (make monitor) judges the served rows "
+    "in the prediction log against the training data instead."
 )
 
 
