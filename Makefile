@@ -30,7 +30,7 @@ $(UV):
 setup: .venv/.synced-$(EXTRA)
 
 run: setup
-	python -m tasks.preflight  # a broken production pointer stops here, before the DAG runs
+	python -m tasks.store.preflight  # a broken production pointer stops here, before the DAG runs
 	dvc repro
 
 lint: setup
@@ -99,9 +99,9 @@ serve: setup
 	python -m tasks.serving $(SERVE_ARGS)
 
 # Production monitoring: the prediction log's windows against the production version's training data
-# (tasks/monitoring_window.py; reports/monitoring/index.html).
+# (tasks/monitoring/window.py; reports/monitoring/index.html).
 monitor: setup
-	python -m tasks.monitoring_window
+	python -m tasks.monitoring.window
 
 # The closed loop in a temporary copy of this repository (infra/demo.py): stack, train v1, serve, replay later months
 # as traffic, monitoring finds drift, the event retrains, v2 passes the gate and is served. Your working copy is untouched.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.drift_alert import DRIFT_EVENT, drift_resource
+from tasks.monitoring.alert import DRIFT_EVENT, drift_resource
 
 __all__ = ["DRIFT_EVENT", "MONITOR_STAGE", "drift_payload", "drift_resource", "emit_drift"]
 MONITOR_STAGE = "monitor"  # the stage whose drift.json the event reports; emitted only when it ran
@@ -12,7 +12,7 @@ MONITOR_STAGE = "monitor"  # the stage whose drift.json the event reports; emitt
 
 def drift_payload(drift: dict[str, Any]) -> dict[str, Any]:
     """What retraining needs from monitoring's drift.json: the window that drifted (the retraining window policy
-    moves collect.as_of to its end, tasks/retraining_window.py) and how much drifted."""
+    moves collect.as_of to its end, tasks/monitoring/retraining.py) and how much drifted."""
     return {
         "drift_share": drift.get("drift_share"),
         "drifted_columns": drift.get("drifted_columns", []),

@@ -1,7 +1,7 @@
 """The monitoring flow: its own schedule (hourly, infra/prefect.yaml), never inside a training run.
 
 Two checks, each emitting `trainline.drift.detected` (which starts the retraining deployment) when it finds drift:
-1. production (tasks/monitoring_window.py): the windows of the prediction log the production version served,
+1. production (tasks/monitoring/window.py): the windows of the prediction log the production version served,
    against that version's training data: data drift, prediction drift and, where ground truth arrived, performance.
    One event per drifted window (payload: model, version, window, signals fired, drifted columns, report).
 2. new source data: the DVC `monitor` stage (the rows of the source after `collect.as_of` against the training
@@ -29,9 +29,9 @@ from flows.workspace_lock import workspace_lock
 
 @task(name="production-monitoring")
 def monitor_production(root: Path) -> list[dict[str, Any]]:
-    """The prediction log's windows due (tasks/monitoring_window.py), the drift event emitted per drifted window."""
-    from tasks.monitoring_window import monitor
-    from tasks.params import Params
+    """The prediction log's windows due (tasks/monitoring/window.py), the drift event emitted per drifted window."""
+    from tasks.core.params import Params
+    from tasks.monitoring.window import monitor
 
     return monitor(Params.load(root / "params.yaml"), emit_event=True, workspace=root)
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.errors import PipelineError
-from tasks.params import Params
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
 
 SECTION = "orchestrate"
 STAGE_KEYS = {"retries", "retry_delay_s", "timeout_s"}

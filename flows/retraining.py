@@ -1,6 +1,6 @@
 """The retraining flow: the training pipeline started by the drift event, with the event's `reason` and payload.
 
-Before it collects, it moves the data window forward by the policy in tasks/retraining_window.py (collect.as_of to
+Before it collects, it moves the data window forward by the policy in tasks/monitoring/retraining.py (collect.as_of to
 the end of the drifted window) and records the move in the `retraining-window` artefact and its result. The
 deployment's trigger (infra/prefect.yaml) deduplicates a burst of alerts into one run.
 """
@@ -18,7 +18,7 @@ from flows.dvc_stages import stage_order
 from flows.orchestration_settings import load_settings
 from flows.training import REPO, flow_run_holder, train_and_publish
 from flows.workspace_lock import workspace_lock
-from tasks.retraining_window import advance_as_of
+from tasks.monitoring.retraining import advance_as_of
 
 
 @flow(name="retraining", log_prints=True)

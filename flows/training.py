@@ -2,7 +2,7 @@
 
     preflight -> collect -> validate -> featurize -> tune -> train -> evaluate -> export -> deploy -> monitor -> report
 
-`preflight` (`python -m tasks.preflight`, as `make run` runs it) checks the production pointer first when the DAG
+`preflight` (`python -m tasks.store.preflight`, as `make run` runs it) checks the production pointer first when the DAG
 has a deploy stage.
 
 Each task runs `dvc repro --single-item <stage>`, so outputs, caching and dvc.lock are exactly those of
@@ -37,7 +37,7 @@ from flows.dvc_stages import (
 )
 from flows.orchestration_settings import OrchestrationSettings, StagePolicy, load_settings
 from flows.workspace_lock import workspace_lock
-from tasks.evaluation_summary import headline_markdown
+from tasks.evaluation.summary import headline_markdown
 
 __all__ = ["DRIFT_EVENT", "training_pipeline"]
 
@@ -68,9 +68,12 @@ PREFLIGHT_TIMEOUT_S = 120.0
 
 @task(task_run_name="preflight")
 def preflight(repo: str) -> str:
-    """`python -m tasks.preflight`, as `make run` does before `dvc repro`: a corrupt or dangling production pointer
+    """`python -m tasks.store.preflight`, as `make run` does before `dvc repro`: a corrupt or dangling production
+    pointer
     stops the flow before any stage runs, with the message naming the file and the repair (StageFailed)."""
-    return run_dvc_command(Path(repo), [sys.executable, "-m", "tasks.preflight"], PREFLIGHT_TIMEOUT_S, what="preflight")
+    return run_dvc_command(
+        Path(repo), [sys.executable, "-m", "tasks.store.preflight"], PREFLIGHT_TIMEOUT_S, what="preflight"
+    )
 
 
 @task(task_run_name="{stage}")

@@ -9,7 +9,7 @@
 3. starts the model server (python -m tasks.serving) on a free loopback port;
 4. replays later months of the bike data through the REST API as production traffic (one request per day of 24
    hours, with request ids), then delivers their true counts as ground truth (`<log>/ground_truth/`);
-5. runs production monitoring (python -m tasks.monitoring_window --emit-event): windows of the log against version
+5. runs production monitoring (python -m tasks.monitoring.window --emit-event): windows of the log against version
    1's training data; a drifted window emits trainline.drift.detected;
 6. the event starts the retraining deployment on the stack's worker: collect.as_of moves to the end of the drifted
    window, the DAG retrains on the newer data, the gate compares the candidate with version 1, deploy promotes it;
@@ -255,7 +255,7 @@ def demo(workdir: Path, epochs: int, months: list[int], timeout_s: float) -> dic
         )
 
         step(5, "production monitoring: windows of the prediction log against version 1's training data")
-        out = run([sys.executable, "-m", "tasks.monitoring_window", "--emit-event"], root, env, timeout_s)
+        out = run([sys.executable, "-m", "tasks.monitoring.window", "--emit-event"], root, env, timeout_s)
         print("  " + "\n  ".join(line for line in out.splitlines() if "[monitoring]" in line or "assessed" in line))
         history = pd.read_parquet(root / "reports/monitoring/history.parquet")
         fired = history[history["fired"]].groupby("window_id")["signal"].apply(list).to_dict()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 from pipelines.problem import ImageProblem, SeriesProblem, TabularProblem, TextProblem
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 
 PROBLEMS: dict[str, str] = {
     "bike_demand": "pipelines.bike_demand",

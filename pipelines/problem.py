@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 
 
 @dataclass(frozen=True)

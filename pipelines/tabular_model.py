@@ -39,7 +39,7 @@ def _encoded_inputs(spec: dict[str, Any]) -> tuple[dict[str, Any], Any]:
 
 
 def build_dense_regressor(spec: dict[str, Any], hp: dict[str, Any]) -> Any:
-    """Build and compile a Keras regressor from a feature spec (see tasks.featurize) and hyper-parameters.
+    """Build and compile a Keras regressor from a feature spec (see tasks.features.featurize) and hyper-parameters.
 
     hp keys: hidden_units (list[int]), dropout (float), learning_rate (float).
     """

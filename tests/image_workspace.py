@@ -41,7 +41,7 @@ def make_workspace(root: Path, train: dict[str, Any], every_nth_image: int = 1) 
 
 
 def start_training(workspace: Path, **env: str) -> subprocess.Popen[str]:
-    """`python -m tasks.train` in `workspace`, as DVC would run it, on the CPU."""
+    """`python -m tasks.training.train` in `workspace`, as DVC would run it, on the CPU."""
     environment = {
         **os.environ,
         "PYTHONPATH": str(REPO),
@@ -50,7 +50,7 @@ def start_training(workspace: Path, **env: str) -> subprocess.Popen[str]:
         **env,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "tasks.train"],
+        [sys.executable, "-m", "tasks.training.train"],
         cwd=workspace,
         env=environment,
         stdout=subprocess.PIPE,

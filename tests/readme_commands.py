@@ -83,19 +83,19 @@ ELSEWHERE: dict[str, tuple[str, str]] = {
     "dvc exp run -S problem=fashion_mnist": ("tests/conftest.py", '"-S", "problem=fashion_mnist"'),
     "dvc exp run -S problem=breast_cancer": ("tests/test_breast_cancer_e2e.py", '"-S", "problem=breast_cancer"'),
     # store commands that need versions 3 and 4: on a store the test fills (the S3 one; the CLI is the same)
-    'python -m tasks.store_cli promote 3 --reason "candidate reviewed"': (
+    'python -m tasks.store.cli promote 3 --reason "candidate reviewed"': (
         "tests/serving/test_model_store_s3.py",
         '"promote", "2", "--reason"',
     ),
-    'python -m tasks.store_cli rollback --reason "v3 over-predicts on rainy days"': (
+    'python -m tasks.store.cli rollback --reason "v3 over-predicts on rainy days"': (
         "tests/serving/test_model_store_s3.py",
         '"rollback", "--reason"',
     ),
-    'python -m tasks.store_cli promote 4 --reason "hotfix" --unblessed-reason "gate baseline is stale"': (
+    'python -m tasks.store.cli promote 4 --reason "hotfix" --unblessed-reason "gate baseline is stale"': (
         "tests/serving/test_model_store_s3.py",
         '"--unblessed-reason"',
     ),
-    "python -m tasks.store_cli shadow 4": ("tests/serving/test_model_store_s3.py", '"shadow", "2"'),
+    "python -m tasks.store.cli shadow 4": ("tests/serving/test_model_store_s3.py", '"shadow", "2"'),
     # the local stack: what the make targets run (python -m infra.stack up/status/down), its env file, the client
     "make stack-up": ("tests/orchestration/test_stack.py", 'stack_command("up"'),
     "make stack-status": ("tests/orchestration/test_stack.py", 'stack_command("status"'),

@@ -1,7 +1,9 @@
-"""Real model cards for store tests: the export stage's own card (`tasks.export.model_card`) over a metrics.json and
-a blessing written as the evaluate stage writes them (`tasks.evaluate.metrics_file`, the gate's `decide_blessing`
+"""Real model cards for store tests: the export stage's own card (`tasks.training.export.model_card`) over a
+metrics.json and
+a blessing written as the evaluate stage writes them (`tasks.evaluation.evaluate.metrics_file`, the gate's
+`decide_blessing`
 under the problem's own `evaluate.gate` params), beside a tiny real SavedModel (tests/tiny_export.py), deployed with
-`tasks.deploy.deploy` so each version's deployment.json is the one deploy writes.
+`tasks.store.deploy.deploy` so each version's deployment.json is the one deploy writes.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
-import tasks.export as export
-from tasks.deploy import deploy
-from tasks.evaluate import metrics_file
-from tasks.gate import decide_blessing, read_gate_policy
-from tasks.model_store import StoreBase
-from tasks.params import Params
-from tasks.reproducible import rounded
+import tasks.training.export as export
+from tasks.core.params import Params
+from tasks.core.reproducible import rounded
+from tasks.evaluation.evaluate import metrics_file
+from tasks.evaluation.gate import decide_blessing, read_gate_policy
+from tasks.store.deploy import deploy
+from tasks.store.model_store import StoreBase
 from tests.tiny_export import write_tiny_export
 
 REPO = Path(__file__).resolve().parents[1]

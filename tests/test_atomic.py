@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.atomic import atomic_dir, atomic_file, write_text
+from tasks.core.atomic import atomic_dir, atomic_file, write_text
 
 
 def test_a_failed_write_leaves_the_last_good_directory_untouched(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM, mean_by_hour_and_workingday
-from tasks.gate import GatePolicy, decide_blessing
-from tasks.metrics import regression_metrics
+from tasks.evaluation.gate import GatePolicy, decide_blessing
+from tasks.objectives.metrics import regression_metrics
 
 
 def test_regression_metrics_on_known_values() -> None:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tasks.metrics import calibration_curve, classification_metrics, threshold_report
+from tasks.objectives.metrics import calibration_curve, classification_metrics, threshold_report
 
 # Six rows, classes no/yes; at threshold 0.5 the predictions are no, yes, yes, no, yes, no.
 ACTUAL = ["no", "no", "yes", "yes", "yes", "no"]

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
+from tasks.data.sources import read_sources
 from tasks.kinds.table_source import select_before
-from tasks.sources import read_sources
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "data/sources/bikeshare-2011.csv.gz"

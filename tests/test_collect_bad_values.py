@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 from tasks.kinds.table_source import CollectSettings, collect
 from tasks.kinds.table_times import input_columns
 

@@ -1,4 +1,4 @@
-"""tasks.evaluate.evaluate varies by objective: a binary classification problem gets classification scores,
+"""tasks.evaluation.evaluate.evaluate varies by objective: a binary classification problem gets classification scores,
 baselines, threshold counts and report sections; no TensorFlow involved. Targets are class indices, as featurize
 writes them; the spec names the classes."""
 
@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.evaluate import evaluate, json_safe, metrics_file, render_figures
-from tasks.evaluation_report import numbers_by_key, render_report
-from tasks.params import Params
+from tasks.core.params import Params
+from tasks.evaluation.evaluate import evaluate, json_safe, metrics_file, render_figures
+from tasks.evaluation.report import numbers_by_key, render_report
 
 CLASSES = ["no", "yes"]
 

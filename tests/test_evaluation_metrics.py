@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.baselines import majority_class_baseline, mean_baseline
-from tasks.errors import PipelineError
-from tasks.importance import permutation_importance
-from tasks.metrics import regression_metrics, relative_worsening
-from tasks.slices import metrics_by_slice, parse_slices
+from tasks.core.errors import PipelineError
+from tasks.evaluation.slices import metrics_by_slice, parse_slices
+from tasks.objectives.baselines import majority_class_baseline, mean_baseline
+from tasks.objectives.importance import permutation_importance
+from tasks.objectives.metrics import regression_metrics, relative_worsening
 
 
 def test_regression_metrics_by_hand() -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tasks.evaluate import metrics_file
-from tasks.evaluation_report import numbers_by_key, render_report
-from tasks.evaluation_summary import headline_markdown
-from tasks.gate import GatePolicy, decide_blessing
+from tasks.evaluation.evaluate import metrics_file
+from tasks.evaluation.gate import GatePolicy, decide_blessing
+from tasks.evaluation.report import numbers_by_key, render_report
+from tasks.evaluation.summary import headline_markdown
 
 SCORES = {
     "model": {"rmse": 60.10853, "mae": 41.58395, "r2": 0.802577, "bias": -16.8778},

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 from tasks.kinds.table_checks import feature_view
 from tasks.kinds.table_source import select_before
 from tasks.kinds.table_split import fit_feature_spec, split_by_time

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from tasks.deploy import blessing_problems, deploy
-from tasks.errors import PipelineError
-from tasks.gate import GatePolicy, decide_blessing, read_gate_policy
-from tasks.model_store import ModelStore
-from tasks.params import Params
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
+from tasks.evaluation.gate import GatePolicy, decide_blessing, read_gate_policy
+from tasks.store.deploy import blessing_problems, deploy
+from tasks.store.model_store import ModelStore
 from tests.tiny_export import write_tiny_export
 
 POLICY = GatePolicy(

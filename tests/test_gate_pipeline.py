@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
-from tasks.evaluation_report import numbers_by_key
+from tasks.data.sources import read_sources
+from tasks.evaluation.report import numbers_by_key
 from tasks.kinds.table_source import parse_as_of, select_before
 from tasks.kinds.table_split import fit_feature_spec, split_by_time
-from tasks.sources import read_sources
 from tests.workspace_params import copy_params, effective_params, set_params
 
 pytestmark = pytest.mark.e2e
@@ -53,16 +53,16 @@ def write_features(
 def run(root: Path, **changes: Any) -> dict[str, Any]:
     """Write params (params.yaml and the problem's own) with dotted `changes` (train__epochs=1), run
     train..deploy, return what they wrote."""
-    import tasks.deploy
-    import tasks.evaluate
-    import tasks.export
-    import tasks.train
+    import tasks.evaluation.evaluate
+    import tasks.store.deploy
+    import tasks.training.export
+    import tasks.training.train
 
     copy_params(root)
     set_params(root, {**BASE, **{dotted.replace("__", "."): value for dotted, value in changes.items()}})
     with contextlib.chdir(root):
         before = PRODUCTION.read_bytes() if PRODUCTION.exists() else None
-        for stage in (tasks.train, tasks.evaluate, tasks.export, tasks.deploy):
+        for stage in (tasks.training.train, tasks.evaluation.evaluate, tasks.training.export, tasks.store.deploy):
             stage.main()
         return {
             "production_before": before,
@@ -121,8 +121,8 @@ def test_worse_candidate_is_refused_and_production_is_unchanged(runs: dict[str, 
 
 
 def test_a_promoted_version_carries_the_rows_it_was_blessed_on(runs: dict[str, dict[str, Any]]) -> None:
-    from tasks.holdout import load_holdout
-    from tasks.model_store import ModelStore
+    from tasks.evaluation.holdout import load_holdout
+    from tasks.store.model_store import ModelStore
 
     root = runs["root"]["path"]
     store = ModelStore(root / "data/model_store", "bike_demand")
@@ -184,11 +184,11 @@ def test_every_baseline_is_scored_and_the_report_says_by_how_much_it_is_beaten(r
 
 
 def test_a_champion_whose_inputs_no_longer_match_fails_the_gate_with_the_reason(runs: dict[str, Any]) -> None:
-    from tasks.champion import champion_identity
-    from tasks.evaluate import score_champion
-    from tasks.gate import GatePolicy, decide_blessing
-    from tasks.metrics import regression_metrics
-    from tasks.model_store import ModelStore
+    from tasks.evaluation.champion import champion_identity
+    from tasks.evaluation.evaluate import score_champion
+    from tasks.evaluation.gate import GatePolicy, decide_blessing
+    from tasks.objectives.metrics import regression_metrics
+    from tasks.store.model_store import ModelStore
 
     root = runs["root"]["path"]
     spec = json.loads((root / "data/features/spec.json").read_text())

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tasks.errors import PipelineError
-from tasks.hardware import plan_distribution
+from tasks.core.errors import PipelineError
+from tasks.training.hardware import plan_distribution
 
 
 def tf_config(task_type: str, index: int, chief: bool = False, workers: int = 2) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.errors import PipelineError
-from tasks.idx import read_idx, write_idx
+from tasks.core.errors import PipelineError
+from tasks.data.idx import read_idx, write_idx
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data/sources/fashion-mnist-sample"
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from pipelines.fashion_mnist import PROBLEM
-from tasks.errors import PipelineError
-from tasks.idx import write_idx
+from tasks.core.errors import PipelineError
+from tasks.data.idx import write_idx
 from tasks.kinds.image_checks import ImagePolicy, validate_images
 from tasks.kinds.image_source import file_uri, read_image_source
 from tasks.kinds.image_split import fit_image_spec, split_images

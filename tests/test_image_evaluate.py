@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.gate import GatePolicy, decide_blessing
+from tasks.evaluation.gate import GatePolicy, decide_blessing
 from tasks.kinds.image import occlusion_importance
 from tasks.kinds.image_table import to_table
-from tasks.metrics import classification_metrics
+from tasks.objectives.metrics import classification_metrics
 
 CLASSES = ["a", "b", "c"]
 

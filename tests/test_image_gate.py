@@ -38,12 +38,17 @@ WORSE = {"train.epochs": 1, "train.learning_rate": 1.0e-6}  # barely trained: ne
 
 def run(root: Path, stages: tuple[str, ...] = ("train", "evaluate", "export", "deploy"), **changes: Any) -> dict:
     """Set `changes` (dotted keys) over the base params, run the stages in `root`, return what they wrote."""
-    import tasks.deploy
-    import tasks.evaluate
-    import tasks.export
-    import tasks.train
+    import tasks.evaluation.evaluate
+    import tasks.store.deploy
+    import tasks.training.export
+    import tasks.training.train
 
-    modules = {"train": tasks.train, "evaluate": tasks.evaluate, "export": tasks.export, "deploy": tasks.deploy}
+    modules = {
+        "train": tasks.training.train,
+        "evaluate": tasks.evaluation.evaluate,
+        "export": tasks.training.export,
+        "deploy": tasks.store.deploy,
+    }
     set_params(root, {"train.epochs": 3, "train.learning_rate": 0.003, "evaluate.gate.override": False, **changes})
     with contextlib.chdir(root):
         before = PRODUCTION.read_bytes() if PRODUCTION.exists() else None
@@ -78,7 +83,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         **WORSE,
         **{"train.seed": 7, "evaluate.gate.override": True, "evaluate.gate.override_reason": reason},
     )
-    from tasks.model_store import ModelStore
+    from tasks.store.model_store import ModelStore
 
     with contextlib.chdir(root):
         ModelStore("data/model_store", "fashion_mnist").promote(1, "test: roll back")

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
+from tasks.core.params import NEUTRAL_KEYS
 from tasks.kinds import KINDS
 from tasks.kinds.contract import DataKind
-from tasks.params import NEUTRAL_KEYS
 
 REPO = Path(__file__).resolve().parent.parent
 HOOKS = [
@@ -25,9 +25,9 @@ HOOKS = [
 
 
 def table_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
+    from tasks.data.sources import read_sources
     from tasks.kinds.table_source import parse_as_of, select_before
     from tasks.kinds.table_split import fit_feature_spec, split_by_time
-    from tasks.sources import read_sources
 
     problem = load_problem("bike_demand")
     frame, _ = read_sources(str(REPO / "data/sources/bikeshare-2011.csv.gz"))

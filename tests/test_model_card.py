@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-import tasks.export as export
+import tasks.training.export as export
 from pipelines.fashion_mnist import PROBLEM as FASHION
-from tasks.params import Params
+from tasks.core.params import Params
 
 PARAMS = Params({"collect": {"source": "x"}, "featurize": {}, "train": {"epochs": 1}})
 

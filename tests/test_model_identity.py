@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.model_identity import fingerprint_weights, savedmodel_fingerprint
-from tasks.model_store import ModelStore
+from tasks.store.model_identity import fingerprint_weights, savedmodel_fingerprint
+from tasks.store.model_store import ModelStore
 from tests.conftest import subprocess_env
 
 pytestmark = pytest.mark.timeout(600)
@@ -22,7 +22,7 @@ EXPORT = """
 import sys
 from pathlib import Path
 import keras
-from tasks.reproducible import write_savedmodel_reproducibly
+from tasks.core.reproducible import write_savedmodel_reproducibly
 model_path, target, how = sys.argv[1:4]
 keras.utils.set_random_seed(0)
 model = keras.models.load_model(model_path)

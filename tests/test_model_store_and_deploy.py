@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.deploy import deploy, receipt_of
-from tasks.model_store import ModelStore
+from tasks.store.deploy import deploy, receipt_of
+from tasks.store.model_store import ModelStore
 from tests.tiny_export import write_tiny_export
 
 

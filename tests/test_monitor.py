@@ -1,14 +1,15 @@
-"""The monitor stage's verdict is the monitoring loop's calibrated rule (tasks/drift.py over tasks/drift_verdict.py):
+"""The monitor stage's verdict is the monitoring loop's calibrated rule (tasks/monitoring/drift.py over
+tasks/monitoring/verdict.py):
 quiet on data like the training data, loud on a later season or a corrupted column, and pinned on the bundled window."""
 
 import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.drift import measurer
-from tasks.drift_verdict import DriftSettings
+from tasks.core.params import Params
 from tasks.kinds.table_drift import NO_TIME, current_window, measure_drift
-from tasks.params import Params
+from tasks.monitoring.drift import measurer
+from tasks.monitoring.verdict import DriftSettings
 
 DEFAULT = measurer(DriftSettings())  # params.yaml's monitoring.drift: only expected_to_change, empty
 CALENDAR = measurer(

@@ -78,7 +78,7 @@ def test_make_serve_answers_readme_requests_from_version_1_after_make_run(newcom
 
 def test_store_cli_list_fills_every_column_for_the_deployed_version(newcomer: Path) -> None:
     workspace = newcomer / "repo"
-    listed = run(["python", "-m", "tasks.store_cli", "list"], workspace, env=make_env()).stdout
+    listed = run(["python", "-m", "tasks.store.cli", "list"], workspace, env=make_env()).stdout
     _header, *rows = [line for line in listed.splitlines() if line.strip()]
     row = next(line for line in rows if line.split()[0] == "1")
     assert "production" in row

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.atomic import atomic_dir, write_text
-from tasks.model_store import ModelStore
+from tasks.core.atomic import atomic_dir, write_text
+from tasks.store.model_store import ModelStore
 from tests.tiny_export import write_tiny_export
 from tests.workspaces import export_files
 
@@ -41,7 +41,7 @@ def test_a_killed_writers_temporary_folder_is_removed_by_the_next_write(tmp_path
     (tmp_path / "data/export/old.txt").write_text("last good")
     killed_inside(
         """
-        from tasks.atomic import atomic_dir
+        from tasks.core.atomic import atomic_dir
         with atomic_dir("data/export") as tmp:
             (tmp / "half.txt").write_text("half written")
             os.kill(os.getpid(), signal.SIGKILL)
@@ -61,7 +61,7 @@ def test_a_killed_writers_temporary_folder_is_removed_by_the_next_write(tmp_path
 @pytest.mark.timeout(120)
 def test_a_live_writers_temporary_is_left_alone(tmp_path: Path) -> None:
     writer = subprocess.Popen(
-        [sys.executable, "-c", "from tasks.atomic import atomic_dir\nwith atomic_dir('out') as t:\n input()"],
+        [sys.executable, "-c", "from tasks.core.atomic import atomic_dir\nwith atomic_dir('out') as t:\n input()"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdin=subprocess.PIPE,
@@ -89,7 +89,7 @@ def test_a_store_version_killed_while_copied_leaves_no_trace_after_the_next_one(
     savedmodel = write_tiny_export(tmp_path / "first", b"weights one") / "savedmodel"
     killed_inside(
         f"""
-        from tasks import model_store
+        from tasks.store import model_store
         real_copytree = model_store.shutil.copytree
         def copy_then_die(*args, **kwargs):
             real_copytree(*args, **kwargs)

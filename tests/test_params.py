@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.errors import PipelineError
-from tasks.params import Params
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
 
 
 def test_reads_nested_keys_with_their_types() -> None:
@@ -40,7 +40,7 @@ def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
 
 
 def test_repository_params_are_valid() -> None:
-    from tasks.selection import select
+    from tasks.kinds.selection import select
 
     selection = select(Path(__file__).resolve().parent.parent / "params.yaml")
     params = selection.params
@@ -83,7 +83,7 @@ def write_problem(tmp_path: Path, root: str, own: str, problem: str = "fashion_m
 
 
 def test_a_typo_in_a_problems_params_is_refused_naming_file_and_key(tmp_path: Path) -> None:
-    from tasks.selection import select
+    from tasks.kinds.selection import select
 
     path = write_problem(tmp_path, "train: {epochs: 3}\n", "train: {epochz: 9}\n")
     with pytest.raises(PipelineError, match=r"pipelines/fashion_mnist/params.yaml: 'train.epochz' is not a known key"):
@@ -91,7 +91,7 @@ def test_a_typo_in_a_problems_params_is_refused_naming_file_and_key(tmp_path: Pa
 
 
 def test_a_key_of_another_kind_is_refused_as_such(tmp_path: Path) -> None:
-    from tasks.selection import select
+    from tasks.kinds.selection import select
 
     path = write_problem(tmp_path, "", "evaluate:\n  slices: [{column: label}]\n")
     with pytest.raises(
@@ -102,7 +102,7 @@ def test_a_key_of_another_kind_is_refused_as_such(tmp_path: Path) -> None:
 
 
 def test_an_unknown_section_is_refused(tmp_path: Path) -> None:
-    from tasks.selection import select
+    from tasks.kinds.selection import select
 
     path = write_problem(tmp_path, "trian: {epochs: 3}\n", "")
     with pytest.raises(PipelineError, match=r"params.yaml: unknown section 'trian'"):
@@ -110,7 +110,7 @@ def test_an_unknown_section_is_refused(tmp_path: Path) -> None:
 
 
 def test_params_yaml_holds_only_kind_neutral_keys(tmp_path: Path) -> None:
-    from tasks.selection import select
+    from tasks.kinds.selection import select
 
     path = write_problem(tmp_path, "validate: {max_gap: 2h}\n", "", problem="bike_demand")
     with pytest.raises(PipelineError, match=r"params.yaml: 'validate.max_gap' is not kind-neutral; it belongs in"):
@@ -123,7 +123,7 @@ def test_repository_params_pass_the_check_for_every_problem(tmp_path: Path) -> N
     import yaml
 
     from pipelines import PROBLEMS
-    from tasks.selection import select
+    from tasks.kinds.selection import select
 
     repo = Path(__file__).resolve().parent.parent
     for problem in PROBLEMS:

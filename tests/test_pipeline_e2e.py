@@ -61,7 +61,7 @@ def test_savedmodel_reloads_with_the_keras_models_predictions(pipeline_workspace
     import keras
     import tensorflow as tf
 
-    from tasks.training import model_inputs
+    from tasks.training.fit import model_inputs
 
     spec = read_json(pipeline_workspace / "data/features/spec.json")
     test = pd.read_parquet(pipeline_workspace / "data/features/test.parquet")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.vega_offline import TEMPLATE, build_page, read_bundles
+from tasks.reports.vega_offline import TEMPLATE, build_page, read_bundles
 from tests.workspaces import export_files
 
 REPO = Path(__file__).resolve().parent.parent

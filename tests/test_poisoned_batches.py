@@ -4,7 +4,8 @@ data byte-identical.
 
 The workspace holds a production model in its store (a tiny real SavedModel with its trusted holdout) and the last
 good validated data of a clean Jan-Aug 2011 batch. Each case writes a poisoned source (the August rows changed),
-then runs `tasks.collect` and `tasks.validate` in-process (no TensorFlow, no DVC): the DAG stops at the first stage
+then runs `tasks.data.collect` and `tasks.checks.validate` in-process (no TensorFlow, no DVC): the DAG stops at the
+first stage
 that fails, so nothing downstream (train, evaluate, deploy) can touch production. Candidates trained on poisoned
 rows that got past validation are refused by the gate on the trusted holdout (tests/test_trusted_holdout.py,
 tests/test_gate_pipeline.py).
@@ -21,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 from tests.workspace_params import copy_params, set_params
 
 pytestmark = [pytest.mark.timeout(300)]
@@ -31,11 +32,11 @@ VALIDATED = Path("data/validated/data.parquet")
 
 
 def run_collect_and_validate() -> None:
-    import tasks.collect
-    import tasks.validate
+    import tasks.checks.validate
+    import tasks.data.collect
 
-    tasks.collect.main()
-    tasks.validate.main()
+    tasks.data.collect.main()
+    tasks.checks.validate.main()
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -46,9 +47,9 @@ def snapshot(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory, bike_source: pd.DataFrame) -> Iterator[Path]:
-    from tasks.deploy import deploy
-    from tasks.holdout import HOLDOUT_FILE, holdout_card
-    from tasks.model_store import ModelStore
+    from tasks.evaluation.holdout import HOLDOUT_FILE, holdout_card
+    from tasks.store.deploy import deploy
+    from tasks.store.model_store import ModelStore
     from tests.tiny_export import write_tiny_export
 
     root = tmp_path_factory.mktemp("poisoned")
@@ -136,16 +137,16 @@ def test_a_poisoned_batch_stops_the_pipeline_naming_the_columns_and_production_s
     assert any(name.endswith("production.json") for name in before) and str(VALIDATED) in before
     with contextlib.chdir(workspace):
         poison(bike_source).to_csv("source.csv", index=False)
-        import tasks.collect
+        import tasks.data.collect
 
         with pytest.raises(PipelineError) as stopped:
             if stage == "collect":
-                tasks.collect.main()
+                tasks.data.collect.main()
             else:
-                tasks.collect.main()  # collect must pass: the poison is in the values, not the form
-                import tasks.validate
+                tasks.data.collect.main()  # collect must pass: the poison is in the values, not the form
+                import tasks.checks.validate
 
-                tasks.validate.main()
+                tasks.checks.validate.main()
     message = str(stopped.value)
     for text in named:
         assert text in message, f"{case}: {text!r} not in:\n{message}"

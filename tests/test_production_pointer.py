@@ -1,5 +1,5 @@
 """A corrupt or dangling production pointer stops the run with one message naming the file and the store command
-that repairs it: in the cheap check before the DAG (tasks.preflight), in evaluate (the champion) and in deploy;
+that repairs it: in the cheap check before the DAG (tasks.store.preflight), in evaluate (the champion) and in deploy;
 the pointer and the store stay byte-identical, and evaluate's outputs are kept when it fails."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.champion import champion_identity
-from tasks.deploy import deploy
-from tasks.errors import PipelineError
-from tasks.model_store import ModelStore
+from tasks.core.errors import PipelineError
+from tasks.evaluation.champion import champion_identity
+from tasks.store.deploy import deploy
+from tasks.store.model_store import ModelStore
 from tests.tiny_export import write_tiny_export
 from tests.workspace_params import copy_params, set_params
 from tests.workspaces import committed_yaml
@@ -39,7 +39,12 @@ def store_with_one_version(root: Path) -> ModelStore:
 def preflight(workspace: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "tasks.preflight"], cwd=workspace, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tasks.store.preflight"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -59,7 +64,7 @@ def test_a_broken_pointer_is_refused_before_the_dag_naming_the_file_and_the_repa
     message = done.stderr.strip().splitlines()[-1]
     assert message.startswith(f"[preflight] FAILED: {pointer}: ")
     assert expected in message
-    assert "python -m tasks.store_cli promote <version>" in message and "stored versions: [1]" in message
+    assert "python -m tasks.store.cli promote <version>" in message and "stored versions: [1]" in message
     assert "Traceback" not in done.stderr
     assert pointer.read_bytes() == content and store.versions() == [1]
 

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from tasks.progress import duration, epoch_progress, step_line
+from tasks.core.progress import duration, epoch_progress, step_line
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -31,9 +31,9 @@ def test_training_logs_one_line_per_epoch_with_loss_metric_time_and_eta(caplog: 
     model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse", metrics=[keras.metrics.RootMeanSquaredError(name="rmse")])
     x, y = np.ones((8, 2), dtype="float32"), np.ones(8, dtype="float32")
-    with caplog.at_level(logging.INFO, logger="tasks.progress"):
+    with caplog.at_level(logging.INFO, logger="tasks.core.progress"):
         model.fit(x, y, validation_data=(x, y), epochs=3, verbose=0, callbacks=[epoch_progress(3)])
-    lines = [r.getMessage() for r in caplog.records if r.name == "tasks.progress"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "tasks.core.progress"]
     assert len(lines) == 3
     assert lines[0].startswith("epoch 1/3: loss ") and "rmse " in lines[0] and "val_loss " in lines[0]
     assert "left)" in lines[0] and lines[-1].endswith("; last epoch)")

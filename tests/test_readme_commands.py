@@ -47,14 +47,14 @@ EXPERIMENTS = [
     *BACK_TO_COMMITTED,
 ]
 STORE_AND_MONITORING = [
-    "python -m tasks.store_cli list",
-    "python -m tasks.store_cli show [--history]",
-    "python -m tasks.store_cli config",
-    "python -m tasks.store_cli clean [--older-than-min 60]",
-    "python -m tasks.monitoring_window",
-    "python -m tasks.monitoring_window --all",
-    "python -m tasks.monitoring_window --batch new.parquet",
-    "python -m tasks.monitoring_window --emit-event",
+    "python -m tasks.store.cli list",
+    "python -m tasks.store.cli show [--history]",
+    "python -m tasks.store.cli config",
+    "python -m tasks.store.cli clean [--older-than-min 60]",
+    "python -m tasks.monitoring.window",
+    "python -m tasks.monitoring.window --all",
+    "python -m tasks.monitoring.window --batch new.parquet",
+    "python -m tasks.monitoring.window --emit-event",
 ]
 ORCHESTRATION = ["make prefect-server", "make flow"]
 RUN_HERE = {*EXPERIMENTS, *STORE_AND_MONITORING, *ORCHESTRATION}
@@ -139,12 +139,12 @@ def test_the_store_and_monitoring_commands_run_as_written_on_the_fresh_clone(wor
             done = bash(variant, workspace)
             out[variant] = done.stdout + done.stderr
 
-    assert re.search(r"^ +1 +production", out["python -m tasks.store_cli list"], re.M), out
-    assert '"version": 1' in out["python -m tasks.store_cli show"]
-    assert "promote" in out["python -m tasks.store_cli show --history"]
-    assert 'name: "bike_demand"' in out["python -m tasks.store_cli config"]
-    assert "window(s) assessed" in out["python -m tasks.monitoring_window"]
-    assert "1 window(s) assessed" in out["python -m tasks.monitoring_window --batch new.parquet"]
+    assert re.search(r"^ +1 +production", out["python -m tasks.store.cli list"], re.M), out
+    assert '"version": 1' in out["python -m tasks.store.cli show"]
+    assert "promote" in out["python -m tasks.store.cli show --history"]
+    assert 'name: "bike_demand"' in out["python -m tasks.store.cli config"]
+    assert "window(s) assessed" in out["python -m tasks.monitoring.window"]
+    assert "1 window(s) assessed" in out["python -m tasks.monitoring.window --batch new.parquet"]
     assert list((workspace / "reports/monitoring/windows").glob("*batch-new-*.json"))
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from pipelines.bike_demand import PROBLEM
-from tasks.errors import PipelineError
-from tasks.findings import Finding
+from tasks.checks.findings import Finding
+from tasks.core.errors import PipelineError
 from tasks.kinds.table_checks import (
     ValidateSettings,
     failure_message,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.report_index import (
+from tasks.reports.index import (
     archive,
     drift_entry,
     evaluation_entry,
@@ -75,7 +75,7 @@ def entries(reports: Path) -> list:
 def test_index_links_each_report_in_pipeline_order_with_its_conclusion(reports: Path) -> None:
     page = render_index(entries(reports), {"model": "m", "production_version": 3, "deployed": False})
     links = re.findall(r'<a href="([^"]+)">', page)
-    # the last link is production monitoring's page (outside DVC, written by tasks/monitoring_window.py), also framed
+    # the last link is production monitoring's page (outside DVC, written by tasks/monitoring/window.py), also framed
     assert links.pop() == "monitoring/index.html"
     assert '<iframe src="monitoring/index.html"' in page
     assert links == ["validation/index.html", "training/history.png", "evaluation/index.html", "monitoring/drift.html"]
@@ -157,7 +157,7 @@ def test_validation_links_its_summary_page_when_there_is_one(reports: Path) -> N
 
 
 def test_drift_page_gets_a_title_what_it_compares_what_to_do_and_a_way_back() -> None:
-    from tasks.report_banner import drift_explanation, explain_page
+    from tasks.reports.banner import drift_explanation, explain_page
 
     summary = {
         "status": "measured",

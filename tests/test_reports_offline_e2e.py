@@ -76,7 +76,7 @@ def expected_content(workspace: Path, kind: str, page: Path) -> list[str]:
     if kind == "drift":
         # the calibrated verdict in the banner, and Evidently's table (drawn by its inlined scripts: absent unless
         # they ran offline), whose own headline applies the preset's rule
-        from tasks.report_banner import verdict_in_words
+        from tasks.reports.banner import verdict_in_words
 
         return [f"Verdict: {verdict_in_words(drift)}.", "Dataset Drift is", f"out of {drift['columns_checked']})"]
     assert validation["success"], "the runs here validate good data"

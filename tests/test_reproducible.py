@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.reproducible import normalize_keras_archive, record_run, renumber_shared_objects, stable_ids
+from tasks.core.reproducible import normalize_keras_archive, record_run, renumber_shared_objects, stable_ids
 
 pytestmark = pytest.mark.timeout(300)
 

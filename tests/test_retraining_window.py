@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.retraining_window import advance_as_of
+from tasks.monitoring.retraining import advance_as_of
 
 
 def test_moves_as_of_in_the_problem_params_file_that_sets_it(tmp_path: Path) -> None:
@@ -29,7 +29,7 @@ def test_moves_as_of_in_the_problem_params_file_that_sets_it(tmp_path: Path) -> 
 def test_a_windows_utc_data_time_end_moves_as_of_to_that_moment_without_a_zone() -> None:
     import pandas as pd
 
-    from tasks.retraining_window import next_as_of
+    from tasks.monitoring.retraining import next_as_of
 
     payload = {"window": {"id": "batch-june", "to": "2011-06-28T00:20:26.081900+00:00", "time": "data"}}
     moved, rule = next_as_of(pd.Timestamp("2011-05-01"), payload, 30)
@@ -40,7 +40,7 @@ def test_a_windows_utc_data_time_end_moves_as_of_to_that_moment_without_a_zone()
 def test_a_served_time_window_end_does_not_move_as_of_to_the_servers_clock() -> None:
     import pandas as pd
 
-    from tasks.retraining_window import next_as_of
+    from tasks.monitoring.retraining import next_as_of
 
     payload = {"window": {"id": "rows-000000000-000000720", "to": "2026-11-28T00:20:26+00:00", "time": "served"}}
     moved, rule = next_as_of(pd.Timestamp("2011-05-01"), payload, 30)

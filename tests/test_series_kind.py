@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pipelines.weather_forecast import PROBLEM, build_lstm_forecaster
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 from tasks.kinds.series import (
     SERIES,
     check_series,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.model_store import ModelStore
-from tasks.store_cli import format_versions
-from tasks.store_cli import main as store_cli
-from tasks.store_listing import life_stage
+from tasks.store.cli import format_versions
+from tasks.store.cli import main as store_cli
+from tasks.store.listing import life_stage
+from tasks.store.model_store import ModelStore
 from tests.real_cards import SCORES, SPECS, deploy_three
 from tests.tiny_export import write_tiny_export
 

@@ -12,10 +12,10 @@ import pytest
 from pipelines.breast_cancer import PROBLEM as CANCER
 from pipelines.problem import TabularProblem
 from pipelines.tabular_model import build_dense_classifier
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
 from tasks.kinds.table_source import GIVEN_TEST, conform_columns, safe_name
 from tasks.kinds.table_split import class_names, encode_target, split_given, split_random
-from tasks.params import Params
 
 TOY = TabularProblem(
     name="toy",

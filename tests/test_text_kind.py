@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from pipelines.movie_reviews import PROBLEM, build_tfidf_classifier
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
 from tasks.kinds.text import TEXT, check_texts, fit_text_spec, read_text_source, stratified_split, with_lengths
-from tasks.params import Params
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -33,7 +33,7 @@ def splits(bike_source: pd.DataFrame) -> dict:
 
 @pytest.fixture(scope="module")
 def trained(splits: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    from tasks.training import train_model
+    from tasks.training.fit import train_model
 
     out = tmp_path_factory.mktemp("model")
     summary = train_model(splits["train"], splits["val"], splits["spec"], HP, out, PROBLEM.build_model)
@@ -54,7 +54,7 @@ def test_training_writes_model_history_and_tensorboard_logs(trained: tuple[Path,
 def test_model_takes_raw_values_and_unseen_categories(splits: dict, trained: tuple[Path, dict]) -> None:
     import keras
 
-    from tasks.training import model_inputs
+    from tasks.training.fit import model_inputs
 
     model = keras.models.load_model(trained[0] / "model.keras")
     frame = splits["test"].head(3).copy()
@@ -68,8 +68,8 @@ def test_export_reloads_as_a_savedmodel_with_equal_predictions(
 ) -> None:
     import keras
 
-    from tasks.export import export_savedmodel, max_reload_difference
-    from tasks.training import model_inputs
+    from tasks.training.export import export_savedmodel, max_reload_difference
+    from tasks.training.fit import model_inputs
 
     model = keras.models.load_model(trained[0] / "model.keras")
     inputs = model_inputs(splits["test"], splits["spec"])
@@ -79,7 +79,7 @@ def test_export_reloads_as_a_savedmodel_with_equal_predictions(
 
 
 def test_same_seed_gives_the_same_model(splits: dict, trained: tuple[Path, dict], tmp_path: Path) -> None:
-    from tasks.training import train_model
+    from tasks.training.fit import train_model
 
     again = train_model(splits["train"], splits["val"], splits["spec"], HP, tmp_path, PROBLEM.build_model)
     assert again["best_val_loss"] == pytest.approx(trained[1]["best_val_loss"], rel=1e-6)
@@ -91,7 +91,7 @@ def test_training_takes_the_plans_precision_not_the_global_policy_an_earlier_cal
     """Keras' precision policy is process-global: a run must not inherit the float16 one a GPU test left set."""
     import keras
 
-    from tasks.training import train_model
+    from tasks.training.fit import train_model
 
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:

@@ -1,6 +1,6 @@
 """The distributed code paths of the train stage, run for real on CPUs: MultiWorkerMirroredStrategy across two
 processes on loopback (TF_CONFIG), where only the chief writes outputs. (No GPU here: mixed precision and
-MirroredStrategy over GPUs are selected by tasks.hardware, whose choice is unit-tested in test_hardware.py.)"""
+MirroredStrategy over GPUs are selected by tasks.training.hardware, whose choice is unit-tested in test_hardware.py.)"""
 
 from __future__ import annotations
 

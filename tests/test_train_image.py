@@ -41,7 +41,7 @@ def splits() -> dict:
 
 @pytest.fixture(scope="module")
 def trained(splits: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    from tasks.training import train_model
+    from tasks.training.fit import train_model
 
     out = tmp_path_factory.mktemp("cnn")
     return out, train_model(splits["train"], splits["val"], splits["spec"], HP, out, PROBLEM.build_model)
@@ -52,7 +52,7 @@ def test_same_params_give_the_same_metrics_and_weights(
 ) -> None:
     import keras
 
-    from tasks.training import train_model
+    from tasks.training.fit import train_model
 
     again = train_model(splits["train"], splits["val"], splits["spec"], HP, tmp_path, PROBLEM.build_model)
     first = pd.read_csv(trained[0] / "history.csv")
@@ -65,7 +65,7 @@ def test_same_params_give_the_same_metrics_and_weights(
 
 
 def test_a_different_seed_gives_a_different_model(splits: dict, trained: tuple[Path, dict], tmp_path: Path) -> None:
-    from tasks.training import train_model
+    from tasks.training.fit import train_model
 
     other = train_model(
         splits["train"], splits["val"], splits["spec"], {**HP, "seed": 4}, tmp_path, PROBLEM.build_model
@@ -76,7 +76,7 @@ def test_a_different_seed_gives_a_different_model(splits: dict, trained: tuple[P
 def test_model_takes_raw_uint8_images_and_augments_only_in_training(splits: dict, trained: tuple[Path, dict]) -> None:
     import keras
 
-    from tasks.training import model_inputs
+    from tasks.training.fit import model_inputs
 
     model = keras.models.load_model(trained[0] / "model.keras")
     images = model_inputs(splits["test"].head(16), splits["spec"])["image"]
@@ -95,9 +95,9 @@ def test_savedmodel_serves_raw_images_with_the_keras_probabilities(
     import keras
     import tensorflow as tf
 
-    from tasks.export import max_reload_difference
     from tasks.kinds.image import IMAGE
-    from tasks.training import model_inputs
+    from tasks.training.export import max_reload_difference
+    from tasks.training.fit import model_inputs
 
     model = keras.models.load_model(trained[0] / "model.keras")
     inputs = model_inputs(splits["test"], splits["spec"])
@@ -109,10 +109,10 @@ def test_savedmodel_serves_raw_images_with_the_keras_probabilities(
 
 
 def test_mixed_precision_computes_in_float16_and_outputs_float32(splits: dict) -> None:
-    """What a GPU worker gets (tasks.hardware turns it on with any GPU); runs, slowly, on a CPU too."""
+    """What a GPU worker gets (tasks.training.hardware turns it on with any GPU); runs, slowly, on a CPU too."""
     import keras
 
-    from tasks.training import make_dataset
+    from tasks.training.fit import make_dataset
 
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:

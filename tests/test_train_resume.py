@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.train_state import run_key
+from tasks.training.train_state import run_key
 from tests.image_workspace import make_workspace, start_training
 from tests.processes import finish, kill_tree
 

@@ -1,4 +1,5 @@
-"""The trusted holdout (tasks/holdout.py): each promoted version carries the rows it was blessed on, hashed in its
+"""The trusted holdout (tasks/evaluation/holdout.py): each promoted version carries the rows it was blessed on, hashed
+in its
 card; the gate scores candidate and champion on them as well, so broken new rows cannot make a worse candidate win."""
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.deploy import deploy
-from tasks.gate import GatePolicy, decide_blessing
-from tasks.holdout import HOLDOUT_FILE, HoldoutError, champion_gap, holdout_card, load_holdout, moved_columns
-from tasks.model_store import ModelStore
+from tasks.evaluation.gate import GatePolicy, decide_blessing
+from tasks.evaluation.holdout import HOLDOUT_FILE, HoldoutError, champion_gap, holdout_card, load_holdout, moved_columns
+from tasks.store.deploy import deploy
+from tasks.store.model_store import ModelStore
 from tests.tiny_export import write_tiny_export
 
 pytestmark = pytest.mark.timeout(120)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.errors import PipelineError
-from tasks.params import Params
-from tasks.training import apply_tuning
-from tasks.tune import read_space, search
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
+from tasks.training.fit import apply_tuning
+from tasks.training.tune import read_space, search
 
 HP = {"seed": 1, "epochs": 2, "learning_rate": 0.001, "dropout": 0.1, "batch_size": 32, "filters": [8]}
 SPACE = {

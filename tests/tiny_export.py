@@ -1,6 +1,6 @@
 """A real (tiny) export for store and deploy tests: a SavedModel whose one weight is derived from `weights`.
 
-The model store recognises a model by its weights' values (tasks/model_identity.py), so the stand-in must be a
+The model store recognises a model by its weights' values (tasks/store/model_identity.py), so the stand-in must be a
 SavedModel TensorFlow can load: equal `weights` give equal fingerprints, different ones different fingerprints.
 Each distinct model is exported once per process and copied (an export costs about a second).
 """

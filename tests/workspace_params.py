@@ -50,7 +50,7 @@ def set_params(workspace: Path, values: dict[str, Any]) -> None:
 
 def effective_params(problem: str | None = None) -> dict[str, Any]:
     """The params the stages see for `problem` (default: params.yaml's), as one mapping."""
-    from tasks.params import apply_problem_overrides
+    from tasks.core.params import apply_problem_overrides
 
     root = yaml.safe_load(committed_text("params.yaml"))
     if problem is not None:

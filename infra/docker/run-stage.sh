@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Entry point of the worker images: run one stage of dvc.yaml, or any command.
 #   run-stage.sh <stage>        in a checkout (/workspace): dvc pull what the stage needs, run it, dvc push its outputs
-#   run-stage.sh <command ...>  run the command as it is (python -m tasks.train, dvc exp run ..., bash)
+#   run-stage.sh <command ...>  run the command as it is (python -m tasks.training.train, dvc exp run ..., bash)
 # DVC_NO_REMOTE=1 skips pull/push (a mounted checkout with a local cache). Credentials for an S3 remote come from the
 # environment or an AWS profile, never from the image.
 set -euo pipefail

@@ -74,7 +74,8 @@ PROBLEM = TabularProblem(
     build_model=build_dense_regressor,
     common_sense_baseline=mean_by_hour_and_workingday,
     description="Hourly bike rentals in Washington D.C., 2011 (UCI Bike Sharing, CC BY 4.0).",
-    # What the data means, for `python -m tasks.infer_schema` (instead of observed range + margin): weather values
+    # What the data means, for `python -m tasks.checks.infer_schema` (instead of observed range + margin): weather
+    # values
     # are normalised to 0..1, `day` is the day of the year, counts are never negative. `day` places a row in time:
     # a batch covers a few months, so its distribution is not compared with the whole year's.
     extra={

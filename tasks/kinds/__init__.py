@@ -2,14 +2,17 @@
 
 A problem definition (pipelines/) names its kind (`problem.kind`); every stage asks `kind_for(problem)` for the
 hooks and never branches on the kind itself. A new kind is a module here with an object fulfilling `DataKind`,
-one line in `KINDS`, and a problem class in pipelines/problem.py.
+one line in `KINDS`, and a problem class in pipelines/problem.py. selection.py reads params.yaml and loads the selected
+problem with its kind: what every stage starts from.
+
+May import: tasks.core, tasks.data, tasks.reports, tasks.checks, tasks.objectives, and pipelines/ (the definitions).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 from tasks.kinds.contract import DataKind
 from tasks.kinds.image import IMAGE
 from tasks.kinds.series import SERIES

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from tasks.artifacts import QUARANTINE_DIR, RAW, VALIDATED_DIR, VALIDATION_REPORT_DIR
-from tasks.errors import PipelineError
-from tasks.quarantine import quarantine
+from tasks.checks.quarantine import quarantine
+from tasks.core.artifacts import QUARANTINE_DIR, RAW, VALIDATED_DIR, VALIDATION_REPORT_DIR
+from tasks.core.errors import PipelineError
 
 
 @dataclass(frozen=True)

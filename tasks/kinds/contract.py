@@ -6,7 +6,7 @@ inputs, what the serving signature's inputs are, what drift means, and the basel
 to know the inputs. Everything else (training, the gate, metrics per objective, export checks, deploy, reports) is
 shared. A problem definition in pipelines/ names its kind; `tasks.kinds.kind_for(problem)` returns the kind.
 
-Paths come from tasks/artifacts.py. Hooks that write artefacts (collect, validate, featurize) write them there;
+Paths come from tasks/core/artifacts.py. Hooks that write artefacts (collect, validate, featurize) write them there;
 every other hook is a function of its arguments.
 """
 
@@ -20,10 +20,11 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from tasks.params import Params
+from tasks.core.params import Params
 
 Predictor = Callable[[pd.DataFrame], np.ndarray]
-# The monitor stage's measurement, handed to a kind's `drift` (tasks/drift.py `measurer`): (reference, current,
+# The monitor stage's measurement, handed to a kind's `drift` (tasks/monitoring/drift.py `measurer`): (reference,
+# current,
 # numeric columns, categorical columns, time column or None) -> (drift.json's verdict fields, Evidently snapshot).
 # Passed in rather than imported, so the calibrated engine is a dependency of the monitor stage alone.
 MeasureDrift = Callable[
@@ -42,10 +43,10 @@ class DriftResult:
 @runtime_checkable
 class DataKind(Protocol):
     """The hooks of a kind of data. `problem` is the problem definition (pipelines/), `params` the effective
-    params (tasks/params.py), `spec` the feature spec that `featurize` wrote."""
+    params (tasks/core/params.py), `spec` the feature spec that `featurize` wrote."""
 
     name: str
-    # params sections and the keys this kind understands in each, beyond the kind-neutral ones (tasks/params.py)
+    # params sections and the keys this kind understands in each, beyond the kind-neutral ones (tasks/core/params.py)
     param_keys: Mapping[str, frozenset[str]]
 
     def collect(self, problem: Any, params: Params) -> None:

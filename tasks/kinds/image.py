@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
-from tasks.baselines import aligned_probabilities
+from tasks.core.params import Params
 from tasks.kinds import image_checks, image_drift, image_source, image_split
 from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
 from tasks.kinds.image_table import to_arrays
-from tasks.params import Params
+from tasks.objectives.baselines import aligned_probabilities
 
 
 def occluded(frame: pd.DataFrame, shape: tuple[int, int], rows: slice, cols: slice) -> pd.DataFrame:

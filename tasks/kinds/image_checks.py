@@ -4,7 +4,7 @@ Checks run on the arrays as collected (`data/raw/data.parquet` plus the manifest
 pure function returning a `Check`. Outputs: `data/validated/data.parquet` (only when every critical check passes)
 and `reports/validation/` (`index.html` and `summary.json`, in the same summary shape as the tabular suites'). On
 failure the stage exits non-zero naming each failed check; `data/validated/` keeps the last good data, and the
-rejected batch and its report are kept in `data/quarantine/<id>/`, as for tables (tasks/quarantine.py).
+rejected batch and its report are kept in `data/quarantine/<id>/`, as for tables (tasks/checks/quarantine.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
-from tasks.artifacts import (
+from tasks.core.artifacts import (
     RAW,
     RAW_MANIFEST,
     VALIDATED,
@@ -29,11 +29,11 @@ from tasks.artifacts import (
     read_json,
     read_parquet,
 )
-from tasks.atomic import atomic_dir
+from tasks.core.atomic import atomic_dir
+from tasks.core.params import Params
+from tasks.core.reproducible import record_run
 from tasks.kinds.checks import Check, refuse_batch, summary
-from tasks.params import Params
-from tasks.report_html import page, table
-from tasks.reproducible import record_run
+from tasks.reports.html import page, table
 
 log = logging.getLogger(__name__)
 

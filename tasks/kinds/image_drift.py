@@ -3,7 +3,8 @@
 Images have no columns to compare, so each image is summarised by what shifts when a camera, a crop or a product
 line changes: mean brightness, contrast (pixel standard deviation), ink share (pixels above a tenth of full
 scale) and where the ink sits (centre of mass, row and column). The monitoring loop's calibrated rule
-(tasks/drift.py) judges these between the training split (reference) and the current batch; Evidently draws them.
+(tasks/monitoring/drift.py) judges these between the training split (reference) and the current batch; Evidently draws
+them.
 With no stream of new images in this repository the current batch is the held-out test split, which should show no
 drift; point `monitor` at new data once images arrive.
 """
@@ -17,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
-from tasks.artifacts import read_split
+from tasks.core.artifacts import read_split
+from tasks.core.params import Params
 from tasks.kinds.contract import DriftResult, MeasureDrift
 from tasks.kinds.image_table import to_arrays
-from tasks.params import Params
 
 STATISTICS = ("brightness", "contrast", "ink_share", "centre_row", "centre_col")
 
@@ -48,7 +49,7 @@ def image_statistics(images: np.ndarray) -> pd.DataFrame:
 def measure_image_drift(
     reference: pd.DataFrame, current: pd.DataFrame, measure: MeasureDrift
 ) -> tuple[dict[str, Any], Any]:
-    """The calibrated verdict over the statistics (tasks/drift.py); (summary, Evidently snapshot)."""
+    """The calibrated verdict over the statistics (tasks/monitoring/drift.py); (summary, Evidently snapshot)."""
     return measure(reference, current, STATISTICS, (), None)
 
 

@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
-from tasks.artifacts import RAW, RAW_DIR, RAW_MANIFEST
-from tasks.atomic import atomic_dir
-from tasks.errors import PipelineError
-from tasks.idx import read_idx
+from tasks.core.artifacts import RAW, RAW_DIR, RAW_MANIFEST
+from tasks.core.atomic import atomic_dir
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
+from tasks.data.idx import read_idx
+from tasks.data.sources import HttpSettings, download, is_url
 from tasks.kinds.image_table import to_table
-from tasks.params import Params
-from tasks.sources import HttpSettings, download, is_url
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def fetch_bytes(
     if uri.startswith("s3://"):
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from tasks.s3_source import S3Settings, explain, make_client
+        from tasks.data.s3_source import S3Settings, explain, make_client
 
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         try:

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
-from tasks.artifacts import FEATURES_DIR, VALIDATED, read_parquet
-from tasks.atomic import atomic_dir
-from tasks.errors import PipelineError
+from tasks.core.artifacts import FEATURES_DIR, VALIDATED, read_parquet
+from tasks.core.atomic import atomic_dir
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
 from tasks.kinds.image_table import to_arrays
-from tasks.params import Params
 
 log = logging.getLogger(__name__)
 

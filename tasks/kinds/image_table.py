@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 
 
 def to_table(images: np.ndarray, labels: np.ndarray, split: str) -> pd.DataFrame:

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import SeriesProblem
-from tasks.artifacts import (
+from tasks.checks.quarantine import quarantine
+from tasks.core.artifacts import (
     FEATURES_DIR,
     QUARANTINE_DIR,
     RAW,
@@ -49,14 +50,13 @@ from tasks.artifacts import (
     read_parquet,
     read_split,
 )
-from tasks.atomic import atomic_dir
-from tasks.errors import PipelineError
+from tasks.core.atomic import atomic_dir
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
+from tasks.data.sources import HttpSettings, read_sources
 from tasks.kinds.checks import Check, summary
 from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
-from tasks.params import Params
-from tasks.quarantine import quarantine
-from tasks.report_html import page, table
-from tasks.sources import HttpSettings, read_sources
+from tasks.reports.html import page, table
 
 log = logging.getLogger(__name__)
 HOUR = pd.Timedelta(hours=1)

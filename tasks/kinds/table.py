@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import TabularProblem
-from tasks import baselines as common
-from tasks.importance import permutation_importance
+from tasks.core.params import Params
 from tasks.kinds import table_checks, table_drift, table_source, table_split
 from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
-from tasks.params import Params
+from tasks.objectives import baselines as common
+from tasks.objectives.importance import permutation_importance
 
 
 class TableKind:

@@ -2,12 +2,13 @@
 streaming in chunks.
 
 Two suites, both versioned files in `pipelines/<problem>/expectations/` (start them with `python -m
-tasks.infer_schema`, then review and commit):
+tasks.checks.infer_schema`, then review and commit):
 - `raw.json` checks the collected rows: columns, types, nulls, ranges, categories, unique timestamps, row counts,
   distribution bounds against the reference;
 - `features.json` checks the exact columns that go on to featurize (time, features, target), so a leakage column
   can never reach the model.
-Beyond the suites (`tasks/data_checks.py`): no future timestamps, gaps longer than `validate.max_gap` (critical unless
+Beyond the suites (`tasks/checks/data_checks.py`): no future timestamps, gaps longer than `validate.max_gap` (critical
+unless
 `validate.gap_severity: warning`: a missing week or month is a broken feed, not a season), duplicate
 rows, and target leakage through undeclared columns. And, where the problem has a committed `reference.json`, each month
 of the batch against the reference's own month-to-month variation (`tasks/kinds/table_reference.py`): relations
@@ -40,18 +41,18 @@ from typing import Any
 import pandas as pd
 
 from pipelines.problem import TabularProblem
-from tasks.artifacts import QUARANTINE_DIR, RAW, VALIDATION_REPORT_DIR
-from tasks.artifacts import VALIDATED_DIR as OUT_DIR
-from tasks.atomic import atomic_dir
-from tasks.data_checks import CheckSettings, DataChecks
-from tasks.errors import PipelineError
-from tasks.expectations import ExpectationResult, SuiteRun
-from tasks.findings import Finding, ValidationOutcome, to_finding
+from tasks.checks.data_checks import CheckSettings, DataChecks
+from tasks.checks.expectations import ExpectationResult, SuiteRun
+from tasks.checks.findings import Finding, ValidationOutcome, to_finding
+from tasks.core.artifacts import QUARANTINE_DIR, RAW, VALIDATION_REPORT_DIR
+from tasks.core.artifacts import VALIDATED_DIR as OUT_DIR
+from tasks.core.atomic import atomic_dir
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
+from tasks.core.progress import duration
+from tasks.core.reproducible import DATA_DOCS_RUN_NAME, FIXED_TIME, RUNS_DIR, record_run
 from tasks.kinds.table_reference import ReferenceChecks, check_profile
 from tasks.kinds.table_source import GIVEN_TEST
-from tasks.params import Params
-from tasks.progress import duration
-from tasks.reproducible import DATA_DOCS_RUN_NAME, FIXED_TIME, RUNS_DIR, record_run
 
 REPORT_DIR = VALIDATION_REPORT_DIR
 log = logging.getLogger(__name__)
@@ -240,11 +241,11 @@ class ParquetSink:
 def write_reports(report_dir: Path, result: StreamResult, source: Path, run_time: datetime, data_docs: bool) -> None:
     """summary.json, summary.md and (if asked) Data Docs, replacing `report_dir` as a whole.
 
-    The reports are a DVC out, byte-reproducible: Data Docs get a fixed run name and time (tasks/reproducible.py);
+    The reports are a DVC out, byte-reproducible: Data Docs get a fixed run name and time (tasks/core/reproducible.py);
     `run_time`, the real one, is recorded outside them (data/runs/validate.json)."""
     with atomic_dir(report_dir) as docs:
         if data_docs:
-            from tasks.data_docs import build_data_docs
+            from tasks.checks.data_docs import build_data_docs
 
             build_data_docs(docs, result.runs, DATA_DOCS_RUN_NAME, FIXED_TIME)
         summary = {"source": str(source), "rows": result.rows}
@@ -253,7 +254,7 @@ def write_reports(report_dir: Path, result: StreamResult, source: Path, run_time
         title = f"Validation of {source} ({result.rows:,} rows)"
         (docs / "summary.md").write_text(result.outcome.markdown(title) + "\n", encoding="utf-8")
         if data_docs:
-            from tasks.data_docs import write_summary_page
+            from tasks.checks.data_docs import write_summary_page
 
             write_summary_page(docs, title, result.outcome.headline(), result.outcome.sections())
 
@@ -271,7 +272,7 @@ def run_suites(
         runs.append((suite, results))
         findings += [to_finding(suite["name"], r) for r in results]
     if docs_dir is not None:
-        from tasks.data_docs import build_data_docs
+        from tasks.checks.data_docs import build_data_docs
 
         build_data_docs(docs_dir, runs, DATA_DOCS_RUN_NAME, FIXED_TIME)
     return ValidationOutcome(findings)
@@ -305,7 +306,7 @@ def validate(
     report_dir: Path = REPORT_DIR,
 ) -> StreamResult:
     """Validate `raw`; on success replace `out_dir`, on failure quarantine the batch and raise a PipelineError."""
-    from tasks.quarantine import quarantine
+    from tasks.checks.quarantine import quarantine
 
     suites = load_suite_json(problem.suite_path("raw")), load_suite_json(problem.suite_path("features"))
     run_time = datetime.now(UTC)

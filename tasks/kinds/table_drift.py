@@ -1,9 +1,10 @@
 """The table kind's monitor: the rows that arrived after `collect.as_of`, compared with the training split.
 
 The current window is `monitor.window_days` days from `collect.as_of`, read from the same source collect reads, judged
-by the monitoring loop's calibrated rule (tasks/drift.py, settings `monitoring.drift`). A window with no rows, or a
+by the monitoring loop's calibrated rule (tasks/monitoring/drift.py, settings `monitoring.drift`). A window with no
+rows, or a
 table without a time column (it has no "new rows"), gives the "no data" result, with the reason in words.
-The summary's `window` is data time (tasks/data_time.py): the first and last timestamp of the rows compared, with
+The summary's `window` is data time (tasks/core/data_time.py): the first and last timestamp of the rows compared, with
 the period asked for under `asked`; with no rows, the period asked for.
 """
 
@@ -15,11 +16,11 @@ from typing import Any
 import pandas as pd
 
 from pipelines.problem import TabularProblem
-from tasks.data_time import DATA, data_window, iso
+from tasks.core.data_time import DATA, data_window, iso
+from tasks.core.params import Params
+from tasks.data.sources import read_sources
 from tasks.kinds.contract import DriftResult, MeasureDrift
 from tasks.kinds.table_source import conform_columns, parse_as_of
-from tasks.params import Params
-from tasks.sources import read_sources
 
 
 def current_window(frame: pd.DataFrame, problem: TabularProblem, start: pd.Timestamp, days: int) -> pd.DataFrame:
@@ -33,7 +34,8 @@ def current_window(frame: pd.DataFrame, problem: TabularProblem, start: pd.Times
 def measure_drift(
     reference: pd.DataFrame, current: pd.DataFrame, problem: TabularProblem, measure: MeasureDrift
 ) -> tuple[dict[str, Any], Any]:
-    """The calibrated verdict over the features and the target (tasks/drift.py); (summary, Evidently snapshot).
+    """The calibrated verdict over the features and the target (tasks/monitoring/drift.py); (summary, Evidently
+    snapshot).
 
     Both frames carry the problem's time column: the reference is cut into windows in time order, and a reference
     that spans the current window's season adds windows of that season."""

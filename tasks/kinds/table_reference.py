@@ -5,7 +5,8 @@ A season moves a column's level (July is warmer than January) but leaves the fee
 tracks `temp`, humidity still spreads as widely within a month and still reaches saturation on rainy days,
 `casual + registered` still equals `bikers`. A broken feed (two columns swapped, a column rescaled inside its valid
 range, a target from another unit or data set) breaks exactly those. So the reference profile
-(`pipelines/<problem>/expectations/reference.json`, proposed by `python -m tasks.infer_schema` from the reference the
+(`pipelines/<problem>/expectations/reference.json`, proposed by `python -m tasks.checks.infer_schema` from the
+reference the
 production model was trained on, reviewed and committed like the suites) holds three kinds of expectation:
 
 - `expect_column_<statistic>_to_be_between_reference_months`: a column's std, mean or 5/50/95% quantile, for each
@@ -39,8 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.errors import PipelineError
-from tasks.expectations import ExpectationResult
+from tasks.checks.expectations import ExpectationResult
+from tasks.core.errors import PipelineError
 
 SAMPLE_ROWS = 50_000  # per month: quantiles and correlations from a uniform sample beyond this
 _SAMPLE_SEED = 20110102

@@ -26,12 +26,12 @@ from typing import Any
 import pandas as pd
 
 from pipelines.problem import TabularProblem
-from tasks.artifacts import RAW_DIR
-from tasks.atomic import atomic_dir
-from tasks.errors import PipelineError
+from tasks.core.artifacts import RAW_DIR
+from tasks.core.atomic import atomic_dir
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
+from tasks.data.sources import MAX_LINE_BYTES, HttpSettings, SourceFile, fetch, parse_table, resolve_source
 from tasks.kinds.table_times import DEFAULT_MAX_UNTIMED_SHARE, check_untimed_share, derive_times
-from tasks.params import Params
-from tasks.sources import MAX_LINE_BYTES, HttpSettings, SourceFile, fetch, parse_table, resolve_source
 
 OUT_DIR = RAW_DIR
 GIVEN_TEST = "__test__"  # a column marking the rows of collect.test_source (the `given` split's test rows)
@@ -169,7 +169,7 @@ def collect_s3(
     settings: CollectSettings, problem: TabularProblem, previous: pd.DataFrame | None, manifest: dict[str, Any] | None
 ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """Fetch the partitions not yet collected and append them; None when there is nothing new."""
-    from tasks.s3_source import S3Location, S3Settings, fetch_object, list_partitions, make_client
+    from tasks.data.s3_source import S3Location, S3Settings, fetch_object, list_partitions, make_client
 
     location = S3Location.parse(settings.source)
     client = make_client(S3Settings(settings.endpoint_url, settings.region))

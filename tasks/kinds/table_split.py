@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import TabularProblem
-from tasks.artifacts import FEATURES_DIR, VALIDATED, read_parquet
-from tasks.atomic import atomic_dir
-from tasks.errors import PipelineError
+from tasks.core.artifacts import FEATURES_DIR, VALIDATED, read_parquet
+from tasks.core.atomic import atomic_dir
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
 from tasks.kinds.table_source import GIVEN_TEST
-from tasks.params import Params
 
 SPLIT_MODES = ("time", "stratified", "random", "given")
 log = logging.getLogger(__name__)

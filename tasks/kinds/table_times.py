@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines.problem import TabularProblem
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 
 DEFAULT_MAX_UNTIMED_SHARE = 0.01
 TIME_ERRORS = (ValueError, TypeError, OverflowError, ArithmeticError)  # OutOfBounds* are ValueErrors

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import TextProblem
-from tasks.artifacts import (
+from tasks.core.artifacts import (
     FEATURES_DIR,
     RAW,
     RAW_DIR,
@@ -46,14 +46,14 @@ from tasks.artifacts import (
     read_parquet,
     read_split,
 )
-from tasks.atomic import atomic_dir
-from tasks.baselines import aligned_probabilities
-from tasks.errors import PipelineError
+from tasks.core.atomic import atomic_dir
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
+from tasks.data.sources import HttpSettings, read_sources
 from tasks.kinds.checks import Check, refuse_batch, summary
 from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
-from tasks.params import Params
-from tasks.report_html import page, table
-from tasks.sources import HttpSettings, read_sources
+from tasks.objectives.baselines import aligned_probabilities
+from tasks.reports.html import page, table
 
 log = logging.getLogger(__name__)
 

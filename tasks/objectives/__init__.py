@@ -1,10 +1,16 @@
-"""Objectives by name: what a model predicts decides how it is trained, scored, gated and served."""
+"""Objectives (regression, binary, multi-class) and what a model is scored by: metrics, the dumbest sensible
+baselines, permutation importance and the figures per objective. The same for every kind of data.
+
+May import: tasks.core, tasks.reports.
+
+Objectives by name: what a model predicts decides how it is trained, scored, gated and served.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 from tasks.objectives.classification import BINARY, MULTICLASS
 from tasks.objectives.contract import Objective
 from tasks.objectives.regression import REGRESSION

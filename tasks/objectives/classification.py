@@ -1,5 +1,5 @@
 """Classification, binary or multi-class: class probabilities per row, scored by accuracy, macro F1, log loss and
-ROC AUC (tasks.metrics). Targets are class indices in the features; `spec.classes` names them, and with two
+ROC AUC (tasks.objectives.metrics). Targets are class indices in the features; `spec.classes` names them, and with two
 classes the second is the positive one (its probability is what `evaluate.decision_threshold` applies to)."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks import evaluation_plots as plots
-from tasks.baselines import majority_class_baseline
-from tasks.errors import PipelineError
-from tasks.metrics import classification_metrics, headline_metrics
+from tasks.core.errors import PipelineError
+from tasks.objectives import plots
+from tasks.objectives.baselines import majority_class_baseline
 from tasks.objectives.contract import Predictor, Scorer
+from tasks.objectives.metrics import classification_metrics, headline_metrics
 
 
 def class_names(spec: dict[str, Any]) -> list[str]:

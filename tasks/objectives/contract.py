@@ -19,10 +19,10 @@ Predictor = Callable[[pd.DataFrame], np.ndarray]
 @runtime_checkable
 class Objective(Protocol):
     name: str  # regression | binary | multiclass (the model card's signature.objective)
-    task: str  # regression | classification (tasks.metrics.HEADLINE)
+    task: str  # regression | classification (tasks.objectives.metrics.HEADLINE)
 
     def scorer(self, spec: dict[str, Any], threshold: float) -> Scorer:
-        """Full scores of predictions against actual values (tasks.metrics)."""
+        """Full scores of predictions against actual values (tasks.objectives.metrics)."""
 
     def headline(self, scores: dict[str, Any]) -> dict[str, float]:
         """The scalar scores that go to metrics.json (and that floors and champion checks may name)."""

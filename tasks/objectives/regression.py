@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks import evaluation_plots as plots
-from tasks.baselines import mean_baseline
-from tasks.metrics import headline_metrics, regression_metrics
+from tasks.objectives import plots
+from tasks.objectives.baselines import mean_baseline
 from tasks.objectives.contract import Predictor, Scorer
+from tasks.objectives.metrics import headline_metrics, regression_metrics
 
 
 class Regression:

@@ -11,10 +11,10 @@ import logging
 import sys
 from dataclasses import replace
 
-from tasks.errors import PipelineError
-from tasks.params import Params
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
 from tasks.serving.server import ServerSettings, build_app, serve
-from tasks.store_location import store_from_params
+from tasks.store.location import store_from_params
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from tasks.model_store import StoreBase
 from tasks.serving.request_checks import NUMPY_DTYPES
+from tasks.store.model_store import StoreBase
 
 log = logging.getLogger(__name__)
 

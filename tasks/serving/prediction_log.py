@@ -107,7 +107,7 @@ class PredictionLog:
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._s3 = s3_client
         if self.destination.startswith("s3://") and self._s3 is None:
-            from tasks.s3_source import S3Settings, make_client
+            from tasks.data.s3_source import S3Settings, make_client
 
             self._s3 = make_client(S3Settings())
         self.files: list[str] = []

@@ -12,14 +12,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tasks.errors import PipelineError
-from tasks.model_store import StoreBase
-from tasks.params import Params
+from tasks.core.errors import PipelineError
+from tasks.core.params import Params
 from tasks.serving.app import ServerOptions, Serving, create_app
 from tasks.serving.metrics import Metrics
 from tasks.serving.model_holder import ModelHolder
 from tasks.serving.prediction_log import PredictionLog
 from tasks.serving.request_checks import CheckPolicy
+from tasks.store.model_store import StoreBase
 
 
 @dataclass(frozen=True)

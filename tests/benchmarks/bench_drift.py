@@ -71,7 +71,7 @@ def bench_data(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def run_case(engine: str, rows: int) -> dict[str, Any]:
     """In the case's own process: build the data, run one engine, return its figures."""
-    from tasks.drift_verdict import DriftSettings, assess
+    from tasks.monitoring.verdict import DriftSettings, assess
 
     if engine == "evidently":
         import evidently.presets  # noqa: F401  (the import is not what is measured)

@@ -33,7 +33,7 @@ import numpy as np
 import yaml
 
 from pipelines.image_cnn import build_cnn_classifier
-from tasks.idx import read_idx
+from tasks.data.idx import read_idx
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 FILES = {

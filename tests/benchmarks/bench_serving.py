@@ -141,7 +141,7 @@ def in_process(savedmodel: Path, rows: list[dict[str, Any]], repeats: int) -> di
 
 
 def tiny_store(workdir: Path) -> tuple[Path, str, list[dict[str, Any]]]:
-    from tasks.model_store import ModelStore
+    from tasks.store.model_store import ModelStore
     from tests.serving.tiny_models import bike_model
 
     tiny = bike_model(workdir)

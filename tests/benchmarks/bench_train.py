@@ -2,7 +2,8 @@
 
     .venv/bin/python -m tests.benchmarks.bench_train --source /path/to/fashion-mnist --train-images 12000
 
-The stage side runs `python -m tasks.train` in a scratch workspace (its tf.data pipeline, EarlyStopping, per-epoch
+The stage side runs `python -m tasks.training.train` in a scratch workspace (its tf.data pipeline, EarlyStopping,
+per-epoch
 resume checkpoints, CSVLogger, TensorBoard, strategy scope) and reads the samples/s it records in train.json. The
 plain side is one process: the same CNN from pipelines.image_cnn, `model.fit` on NumPy arrays with the same batch
 size, epochs and validation data, timed around `fit` alone. Both exclude interpreter start-up and TensorFlow's
@@ -84,7 +85,7 @@ def run_plain(workspace: Path, hp: dict) -> float:
 
 def run_stage(workspace: Path) -> float:
     subprocess.run(
-        [sys.executable, "-m", "tasks.train"],
+        [sys.executable, "-m", "tasks.training.train"],
         capture_output=True,
         text=True,
         check=True,

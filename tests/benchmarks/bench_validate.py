@@ -4,7 +4,8 @@
     .venv/bin/python tests/benchmarks/bench_validate.py --rows 200000   # any sizes
 
 Not a test (pytest does not collect it, nothing asserts a time): it prints rows/s and the peak RSS of a fresh
-process that runs `tasks.validate.validate` (both committed suites, the extra checks, the validated Parquet output
+process that runs `tasks.checks.validate.validate` (both committed suites, the extra checks, the validated Parquet
+output
 and Data Docs) on a generated data/raw/data.parquet. Generated inputs are cached under .bench/ (git-ignored).
 The committed suite's row-count ceiling (3x a year of hours) is raised to the benchmark size, and the data is one
 row per minute so timestamps stay unique; everything else is checked exactly as in the pipeline.

@@ -1,5 +1,5 @@
 """Evidently's own DataDriftPreset verdict (a share of drifted columns against `drift_share`): the uncalibrated
-baseline the benchmarks compare the calibrated engine with. The pipeline never reads it (tasks/drift.py)."""
+baseline the benchmarks compare the calibrated engine with. The pipeline never reads it (tasks/monitoring/drift.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.drift import evidently_snapshot
+from tasks.monitoring.drift import evidently_snapshot
 
 
 def drift_results(snapshot: Any) -> tuple[float, list[str]]:

@@ -19,6 +19,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from pipelines import load_problem
+from tasks.core.params import Params
 from tasks.kinds.table_checks import (
     ValidateSettings,
     load_reference_profile,
@@ -26,7 +27,6 @@ from tasks.kinds.table_checks import (
     validate_stream,
 )
 from tasks.kinds.table_source import select_before
-from tasks.params import Params
 
 POISONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "temp<->hum swapped": lambda f: f.assign(temp=f["hum"], hum=f["temp"]),

@@ -1,4 +1,4 @@
-"""Figures: the gate with the trusted holdout, on real models (tasks/holdout.py).
+"""Figures: the gate with the trusted holdout, on real models (tasks/evaluation/holdout.py).
 
     .venv/bin/python tests/benchmarks/gate_holdout.py [WORKDIR]      # about 5 minutes on 2 cores
 

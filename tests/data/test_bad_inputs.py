@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks import collect, validate
-from tasks.errors import PipelineError
+from tasks.checks import validate
+from tasks.core.errors import PipelineError
+from tasks.data import collect
 from tests.workspace_params import copy_params, set_params
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
-from tasks.data_docs import ASSETS, CDN_FILES
+from tasks.checks.data_docs import ASSETS, CDN_FILES
 from tasks.kinds.table_checks import ValidateSettings, validate
 from tasks.kinds.table_source import select_before
 from tests.browser import open_offline
@@ -31,7 +31,7 @@ def docs(bike_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> 
     frame.to_parquet(raw, index=False)
     with pytest.MonkeyPatch.context() as patch:
         warnings: list[str] = []
-        patch.setattr("tasks.data_docs.log.warning", lambda *args: warnings.append(args[0] % args[1:]))
+        patch.setattr("tasks.checks.data_docs.log.warning", lambda *args: warnings.append(args[0] % args[1:]))
         with pytest.raises(Exception, match="expect_column_values_to_be_between on column 'temp'"):
             validate(PROBLEM, ValidateSettings(), raw, work / "validated", work / "report")
     assert warnings == [], "GX could not render every page"

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from pipelines.fashion_mnist import PROBLEM
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
+from tasks.data.sources import HttpSettings
 from tasks.kinds.image_source import fetch_bytes, read_image_source
-from tasks.sources import HttpSettings
 from tests.workspace_params import copy_params, set_params
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data/sources/fashion-mnist-sample"
@@ -77,7 +77,8 @@ def test_a_file_whose_checksum_differs_is_refused() -> None:
 def test_a_rejected_image_batch_is_quarantined_and_the_last_good_data_stays(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks import collect, validate
+    from tasks.checks import validate
+    from tasks.data import collect
 
     copy_params(tmp_path, "fashion_mnist")
     set_params(tmp_path, {"collect.source": str(SAMPLE)})

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pipelines.fashion_mnist import PROBLEM
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
 from tasks.kinds.image_source import fetch_bytes, read_image_source
 
 if TYPE_CHECKING:

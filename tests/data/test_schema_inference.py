@@ -1,4 +1,5 @@
-"""python -m tasks.infer_schema: suites inferred from reference data, and the committed bike suites it produced."""
+"""python -m tasks.checks.infer_schema: suites inferred from reference data, and the committed bike suites it
+produced."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
-from tasks.expectations import evaluate_suite
-from tasks.infer_schema import check_loads_in_gx, infer_raw_suite
+from tasks.checks.expectations import evaluate_suite
+from tasks.checks.infer_schema import check_loads_in_gx, infer_raw_suite
 
 REPO = Path(__file__).resolve().parents[2]
 PROBLEM = load_problem("bike_demand")
@@ -85,7 +86,7 @@ def test_declared_value_ranges_and_calendar_columns_override_inference(reference
 
 def test_cli_writes_both_suites_and_the_committed_ones_match_it(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "tasks.infer_schema", "--out-dir", str(tmp_path)],
+        [sys.executable, "-m", "tasks.checks.infer_schema", "--out-dir", str(tmp_path)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -106,7 +107,11 @@ def test_cli_writes_both_suites_and_the_committed_ones_match_it(tmp_path: Path) 
 
 def infer_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tasks.infer_schema", *args], cwd=REPO, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "tasks.checks.infer_schema", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
+from tasks.data.sources import HttpSettings, download, parse_table, read_sources
 from tasks.kinds.table_source import CollectSettings, collect
-from tasks.sources import HttpSettings, download, parse_table, read_sources
 
 PROBLEM = load_problem("bike_demand")
 
@@ -145,7 +145,7 @@ def test_unknown_format_and_missing_files_are_named(tmp_path: Path) -> None:
 
 
 def test_bz2_truncation_is_named(bike_frame: pd.DataFrame) -> None:
-    from tasks.sources import SourceFile
+    from tasks.data.sources import SourceFile
 
     data = bz2.compress(bike_frame.head(100).to_csv(index=False).encode())
     with pytest.raises(PipelineError, match=r"x.csv.bz2: could not be parsed: not valid bz2 data"):

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
-from tasks import s3_source
-from tasks.errors import PipelineError
+from tasks.core.errors import PipelineError
+from tasks.data import s3_source
+from tasks.data.sources import SourceFile
 from tasks.kinds.table_source import CollectSettings, collect
-from tasks.sources import SourceFile
 from tests.workspace_params import copy_params, set_params
 from tests.workspaces import committed_yaml, export_files
 
@@ -187,7 +187,7 @@ def test_collect_cli_reports_wrong_secret_without_traceback(
     env = dict(os.environ, AWS_SECRET_ACCESS_KEY="wrong", PYTHONPATH=str(REPO))
 
     done = subprocess.run(
-        [sys.executable, "-m", "tasks.collect"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tasks.data.collect"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
     )
 
     assert done.returncode == 1
@@ -264,7 +264,7 @@ def test_read_sources_reads_a_whole_prefix_for_other_readers(
     aws_env: S3Server, bucket: str, bike_frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """monitor and infer_schema read `collect.source` with read_sources: an S3 prefix works there too."""
-    from tasks.sources import read_sources
+    from tasks.data.sources import read_sources
 
     client = aws_env.client()
     for day in (40, 41):

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from pipelines import load_problem
-from tasks.data_checks import CheckSettings, DataChecks
-from tasks.errors import PipelineError
-from tasks.expectations import SuiteRun, evaluate_suite
+from tasks.checks.data_checks import CheckSettings, DataChecks
+from tasks.checks.expectations import SuiteRun, evaluate_suite
+from tasks.core.errors import PipelineError
 from tasks.kinds.table_checks import ValidateSettings, load_suite_json, validate
 from tasks.kinds.table_source import select_before
 

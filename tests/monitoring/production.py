@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.model_store import ModelStore
+from tasks.store.model_store import ModelStore
 
 REPO = Path(__file__).resolve().parents[2]
 CUTOFF = pd.Timestamp("2011-02-15")
@@ -37,7 +37,7 @@ def build_tiny_production(workdir: Path) -> TinyProduction:
     from tasks.kinds.table_checks import feature_view
     from tasks.kinds.table_source import select_before
     from tasks.kinds.table_split import fit_feature_spec, split_by_time
-    from tasks.training import as_model_input, model_targets
+    from tasks.training.fit import as_model_input, model_targets
     from tests.serving.tiny_models import write_export
 
     kind = KINDS["table"]

@@ -12,14 +12,14 @@ import yaml
 
 from flows.drift_event import drift_payload
 from pipelines.bike_demand import PROBLEM
-from tasks.drift import measurer
-from tasks.drift_alert import window_payload
-from tasks.drift_verdict import DriftSettings
+from tasks.core.params import Params
 from tasks.kinds.table_drift import drift
 from tasks.kinds.table_source import conform_columns
-from tasks.monitoring_windows import cut_windows, parse_rule
-from tasks.params import Params
-from tasks.retraining_window import advance_as_of
+from tasks.monitoring.alert import window_payload
+from tasks.monitoring.drift import measurer
+from tasks.monitoring.retraining import advance_as_of
+from tasks.monitoring.verdict import DriftSettings
+from tasks.monitoring.windows import cut_windows, parse_rule
 from tests.conftest import SOURCE
 
 pytestmark = pytest.mark.timeout(120)

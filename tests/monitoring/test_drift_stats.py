@@ -1,4 +1,4 @@
-"""The statistics in tasks/drift_stats.py equal scipy's full, point-by-point computations."""
+"""The statistics in tasks/monitoring/drift_stats.py equal scipy's full, point-by-point computations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from tasks import drift_stats
+from tasks.monitoring import drift_stats
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,4 @@
-"""The monitor's verdict (tasks/drift_verdict.py): calibrated on the reference, explained, deterministic, strict
+"""The monitor's verdict (tasks/monitoring/verdict.py): calibrated on the reference, explained, deterministic, strict
 about its input."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tasks.drift_verdict import DriftInputError, DriftSettings, assess, performance, prediction_drift
+from tasks.monitoring.verdict import DriftInputError, DriftSettings, assess, performance, prediction_drift
 
 pytestmark = pytest.mark.timeout(120)
 NUMERIC, CATEGORICAL = ["a", "b"], ["c"]
@@ -229,8 +229,7 @@ def test_column_verdicts_match_scipy_on_the_whole_unsampled_data() -> None:
 
 
 def test_reference_window_scores_equal_direct_computation() -> None:
-    from tasks import drift_calibration as calibration
-    from tasks import drift_stats
+    from tasks.monitoring import calibration, drift_stats
 
     rng = np.random.default_rng(5)
     values = np.r_[rng.normal(0, 1, 700), rng.normal(2, 3, 300)]

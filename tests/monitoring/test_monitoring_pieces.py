@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.deploy import training_data_copy
-from tasks.errors import PipelineError
-from tasks.model_store import ModelStore
-from tasks.monitoring_history import read_history, record_windows, write_verdict
-from tasks.monitoring_reference import version_reference
-from tasks.monitoring_report import monitoring_index
-from tasks.monitoring_windows import cut_windows, parse_rule
-from tasks.prediction_log_reader import join_ground_truth, read_ground_truth, read_prediction_log
+from tasks.core.errors import PipelineError
+from tasks.monitoring.history import read_history, record_windows, write_verdict
+from tasks.monitoring.log_reader import join_ground_truth, read_ground_truth, read_prediction_log
+from tasks.monitoring.reference import version_reference
+from tasks.monitoring.report import monitoring_index
+from tasks.monitoring.windows import cut_windows, parse_rule
 from tasks.serving.prediction_log import LoggedRequest, PredictionLog
+from tasks.store.deploy import training_data_copy
+from tasks.store.model_store import ModelStore
 from tests.tiny_export import write_tiny_export
 
 pytestmark = pytest.mark.timeout(120)
@@ -181,8 +181,8 @@ def test_deploy_keeps_the_training_split_only_when_it_is_the_one_the_card_names(
 
 
 def test_refused_rows_count_in_data_drift_but_not_in_prediction_drift_or_performance(tmp_path: Path) -> None:
-    from tasks.monitoring_reference import Reference
-    from tasks.monitoring_window import MonitoringSettings, assess_window
+    from tasks.monitoring.reference import Reference
+    from tasks.monitoring.window import MonitoringSettings, assess_window
 
     rng = np.random.default_rng(0)
     card = {

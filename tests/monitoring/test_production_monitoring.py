@@ -1,5 +1,5 @@
 """Production monitoring end to end on loopback: the real server answers traffic and logs it, ground truth arrives,
-and `tasks.monitoring_window` judges each window against the production version's training data.
+and `tasks.monitoring.window` judges each window against the production version's training data.
 
 Traffic: first rows cut from the version's own training data (the monitor must stay quiet), then July's rows (summer
 weather, three times the riders: data drift and a performance drop)."""
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.monitoring_history import read_history
-from tasks.params import Params
+from tasks.core.params import Params
+from tasks.monitoring.history import read_history
 from tests.monitoring.production import (
     TinyProduction,
     build_tiny_production,
@@ -49,7 +49,7 @@ def monitoring_params(root: Path) -> Params:
 def test_windows_of_production_traffic_are_judged_against_the_versions_training_data(
     tiny_production: TinyProduction, tmp_path: Path
 ) -> None:
-    from tasks.monitoring_window import monitor
+    from tasks.monitoring.window import monitor
 
     store = deploy_tiny(tiny_production, tmp_path / "store")
     calm = tiny_production.train.sample(WINDOW_ROWS, random_state=0).sort_values("timestamp")
@@ -94,7 +94,7 @@ def test_windows_of_production_traffic_are_judged_against_the_versions_training_
 def test_a_batch_of_new_data_is_judged_as_one_window_with_the_models_predictions(
     tiny_production: TinyProduction, tmp_path: Path
 ) -> None:
-    from tasks.monitoring_window import monitor
+    from tasks.monitoring.window import monitor
 
     deploy_tiny(tiny_production, tmp_path / "store")
     batch = tmp_path / "august.parquet"

@@ -1,4 +1,4 @@
-"""The training flow runs `python -m tasks.preflight` before the stages, as `make run` does: a corrupt production
+"""The training flow runs `python -m tasks.store.preflight` before the stages, as `make run` does: a corrupt production
 pointer stops it before any stage runs, naming the file and the repair command."""
 
 from __future__ import annotations
@@ -28,5 +28,5 @@ def test_a_corrupt_production_pointer_stops_the_training_flow_before_any_stage(
     assert state.is_failed()
     message = str(state.result(raise_on_failure=False))
     assert "preflight failed" in message and "production.json: the production pointer is corrupt" in message
-    assert "python -m tasks.store_cli promote" in message
+    assert "python -m tasks.store.cli promote" in message
     assert not (workspace / "data/raw").exists()  # collect never ran

@@ -206,7 +206,7 @@ def test_monitoring_flow_runs_only_the_monitor_stage_and_emits_the_drift_event(
 
 def test_orchestrate_params_naming_an_unknown_stage_fail_with_the_key(tmp_path: Path) -> None:
     from flows.orchestration_settings import load_settings
-    from tasks.errors import PipelineError
+    from tasks.core.errors import PipelineError
 
     workspace = small_dag_workspace(tmp_path / "ws", {"pools": {"trian": "gpu"}})
     with pytest.raises(PipelineError, match=r"'orchestrate.pools.trian' names no stage of dvc.yaml"):

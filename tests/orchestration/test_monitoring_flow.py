@@ -95,7 +95,7 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 def test_a_drift_verdict_is_sent_through_the_notification_block_the_user_names(prefect_server: PrefectServer) -> None:
     from prefect.blocks.notifications import CustomWebhookNotificationBlock
 
-    from tasks.drift_alert import notify
+    from tasks.monitoring.alert import notify
 
     hook = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()

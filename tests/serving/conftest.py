@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tasks.model_store import StoreBase
 from tasks.serving.server import ServerSettings
+from tasks.store.model_store import StoreBase
 from tests.data.conftest import S3Server, aws_env, bucket, s3_server
 from tests.serving.tiny_models import TinyModel, bike_model, fashion_model
 from tests.tiny_export import write_tiny_export

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.model_store import StoreBase
 from tasks.serving.app import Serving
 from tasks.serving.server import ServerSettings, bind, build_app, uvicorn_server
+from tasks.store.model_store import StoreBase
 
 
 @dataclass

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.deploy import deploy
-from tasks.errors import PipelineError
-from tasks.model_store import ModelStore, StoreBase, content_fingerprint
-from tasks.store_cli import main as store_cli
-from tasks.store_location import open_store
+from tasks.core.errors import PipelineError
+from tasks.store.cli import main as store_cli
+from tasks.store.deploy import deploy
+from tasks.store.location import open_store
+from tasks.store.model_store import ModelStore, StoreBase, content_fingerprint
 from tests.serving.conftest import S3Server, fake_export
 
 pytestmark = pytest.mark.timeout(180)
@@ -110,9 +110,9 @@ def test_an_upload_killed_midway_never_becomes_production(aws_env: S3Server, buc
     # The deploy runs in its own process, which is killed (SIGKILL) after its first object reached the store.
     script = f"""
 import time
-from tasks.deploy import deploy
-from tasks.store_location import open_store
-from tasks.model_store_s3 import S3ModelStore
+from tasks.store.deploy import deploy
+from tasks.store.location import open_store
+from tasks.store.model_store_s3 import S3ModelStore
 upload = S3ModelStore.upload_verified
 def slow_upload(self, name, path):
     entry = upload(self, name, path)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tasks.model_store import ModelStore
 from tasks.serving.request_checks import CheckPolicy
+from tasks.store.model_store import ModelStore
 from tests.serving.conftest import fast_settings, store_versions
 from tests.serving.live_server import LiveServer, live_server
 from tests.serving.tiny_models import TinyModel

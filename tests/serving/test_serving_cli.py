@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tasks.model_store import ModelStore
+from tasks.store.model_store import ModelStore
 from tests.serving.conftest import store_versions
 from tests.serving.tiny_models import TinyModel
 from tests.workspaces import committed_yaml

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.model_store import StoreBase
-from tasks.store_location import open_store
+from tasks.store.location import open_store
+from tasks.store.model_store import StoreBase
 from tests.serving.conftest import S3Server, fast_settings, store_versions
 from tests.serving.live_server import Answer, LiveServer, live_server
 from tests.serving.tiny_models import TinyModel

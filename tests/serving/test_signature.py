@@ -1,11 +1,11 @@
 """The model card's signature block has the shape SIGNATURE.md fixes, built from the featurize spec by
-`tasks.export.signature` (the kind's inputs, the objective's output), as the export stage builds it."""
+`tasks.training.export.signature` (the kind's inputs, the objective's output), as the export stage builds it."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from tasks.export import signature
+from tasks.training.export import signature
 
 SPEC = {
     "kind": "table",

@@ -27,9 +27,9 @@ class TinyModel:
 
 def write_export(root: Path, model: Any, spec: dict[str, Any], train: pd.DataFrame) -> Path:
     """Export `model` as the export stage does: the kind's SavedModel writer, the card's `signature` block from
-    `tasks.export.signature` (the kind's inputs, the objective's output)."""
-    from tasks.export import signature
+    `tasks.training.export.signature` (the kind's inputs, the objective's output)."""
     from tasks.kinds import KINDS
+    from tasks.training.export import signature
 
     root.mkdir(parents=True)
     KINDS[spec["kind"]].write_savedmodel(model, root / "savedmodel", spec)
@@ -50,7 +50,7 @@ def bike_model(workdir: Path) -> TinyModel:
     from tasks.kinds.table_checks import feature_view
     from tasks.kinds.table_source import select_before
     from tasks.kinds.table_split import fit_feature_spec, split_by_time
-    from tasks.training import as_model_input, model_targets
+    from tasks.training.fit import as_model_input, model_targets
 
     kind = KINDS["table"]
     source = pd.read_csv(REPO / "data/sources/bikeshare-2011.csv.gz")
@@ -83,7 +83,7 @@ def fashion_model(workdir: Path) -> TinyModel:
     from tasks.kinds import KINDS
     from tasks.kinds.image_source import read_image_source
     from tasks.kinds.image_split import fit_image_spec, split_images
-    from tasks.training import as_model_input, model_targets
+    from tasks.training.fit import as_model_input, model_targets
 
     kind = KINDS["image"]
     splits = split_images(read_image_source(str(REPO / "data/sources/fashion-mnist-sample"), PROBLEM)[0], 0.1, 0)

@@ -1,0 +1,6 @@
+"""Monitoring: the monitor stage and production monitoring (`python -m tasks.monitoring.window`): windows of the
+prediction log, the drift statistics and the calibrated verdict (verdict.py, calibration.py, adversarial.py), the
+reference of the production version, history, the monitoring page, the drift alert and the retraining window.
+
+May import: every lower layer (tasks.store, tasks.serving for the production model and its request checks).
+"""

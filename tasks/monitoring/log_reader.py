@@ -1,0 +1,98 @@
+"""Read back the server's prediction log (tasks/serving/prediction_log.py) as one frame, joined with ground truth.
+
+The log is Parquet under `<dir>/date=YYYY-MM-DD/part-*.parquet`, one row per instance: `request_id`, `instance`,
+`time`, `model`, `version`, `input` (a JSON object of the instance's fields), `output` (JSON), `refused` (why the
+server refused the instance, null when it answered; absent from logs written before it existed). Ground truth arrives
+later as Parquet files (default `<dir>/ground_truth/*.parquet`) with `request_id`, `instance` and the target column;
+it is joined on (`request_id`, `instance`), the last file's value winning for a pair delivered twice.
+
+The frame returned has the log's columns (`refused` always), one column per input field, `prediction` (the output:
+a number for a regression, the class probabilities for a classifier; None where refused), and the target column
+where ground truth is known.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from tasks.core.errors import PipelineError
+
+LOG_COLUMNS = ("request_id", "instance", "time", "model", "version", "input", "output")
+REFUSED = "refused"
+KEY = ["request_id", "instance"]
+GROUND_TRUTH_DIR = "ground_truth"
+
+
+def log_files(log_dir: Path) -> list[Path]:
+    """The log's complete files (half-written `.partial` files and the ground truth folder left out), sorted."""
+    return sorted(p for p in log_dir.glob("date=*/*.parquet") if not p.name.startswith("."))
+
+
+def read_prediction_log(log_dir: Path, model: str | None = None) -> pd.DataFrame:
+    """Every logged instance of `model` (all models when None), ordered by time, request id and instance.
+
+    Raises a PipelineError naming the file when one is not a prediction log file (missing columns, unreadable).
+    """
+    frames = []
+    for path in log_files(log_dir):
+        try:
+            has_refused = REFUSED in pq.read_schema(path).names
+            frame = pd.read_parquet(path, columns=[*LOG_COLUMNS, *([REFUSED] if has_refused else [])])
+        except Exception as err:  # pyarrow raises several kinds for a corrupt or foreign file
+            expected = list(LOG_COLUMNS)
+            raise PipelineError(f"{path}: not a prediction log file (expected columns {expected}): {err}") from None
+        frames.append(frame if has_refused else frame.assign(**{REFUSED: None}))
+    if not frames:
+        return pd.DataFrame(columns=[*LOG_COLUMNS, REFUSED, "prediction"])
+    log = pd.concat(frames, ignore_index=True)
+    if model is not None:
+        log = log[log["model"] == model]
+    log = log.sort_values(["time", "request_id", "instance"], kind="stable").reset_index(drop=True)
+    fields = pd.DataFrame.from_records([json.loads(text) for text in log["input"]], index=log.index)
+    outputs = [json.loads(text) if isinstance(text, str) else None for text in log["output"]]
+    log = log.assign(prediction=[_scalar(value) for value in outputs])
+    return pd.concat([log, fields[[c for c in fields.columns if c not in log.columns]]], axis=1)
+
+
+def _scalar(value: object) -> object:
+    """A regression's `[y]` as `y`; class probabilities stay a list."""
+    if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], list):
+        return value[0]
+    return value
+
+
+def read_ground_truth(folder: Path, target: str) -> pd.DataFrame:
+    """(request_id, instance, target) from every Parquet file in `folder`; empty when there is none.
+
+    Raises a PipelineError naming the file and the missing column when a file lacks the key or the target.
+    """
+    frames = []
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+        frame = pd.read_parquet(path)
+        missing = [c for c in [*KEY, target] if c not in frame.columns]
+        if missing:
+            raise PipelineError(
+                f"{path}: ground truth needs the columns {[*KEY, target]} (the log's request id and instance, and "
+                f"the true '{target}'); missing {missing}"
+            )
+        frames.append(frame[[*KEY, target]])
+    if not frames:
+        return pd.DataFrame(columns=[*KEY, target])
+    truth = pd.concat(frames, ignore_index=True)
+    truth["request_id"] = truth["request_id"].astype(str)
+    truth["instance"] = truth["instance"].astype("int64")
+    return truth.drop_duplicates(KEY, keep="last")
+
+
+def join_ground_truth(log: pd.DataFrame, truth: pd.DataFrame, target: str) -> pd.DataFrame:
+    """`log` with the `target` column from `truth` (NaN where no truth arrived yet)."""
+    log = log.drop(columns=[target], errors="ignore")
+    if truth.empty:
+        return log.assign(**{target: np.nan})
+    keyed = log.assign(instance=log["instance"].astype("int64"))
+    return keyed.merge(truth, on=KEY, how="left", validate="many_to_one")
