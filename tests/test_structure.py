@@ -12,6 +12,7 @@ import yaml
 
 from pipelines import PROBLEMS
 from tasks import LAYERS
+from tasks.core import architecture
 from tasks.core.import_closure import closure, import_graph, module_files
 from tasks.core.stage_deps import code_deps, rewrite
 
@@ -177,3 +178,16 @@ def test_every_module_a_stage_imports_is_among_its_deps(stage: str, problem: str
 
 def covered(path: str, deps: list[str]) -> bool:
     return any(path == dep or path.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+def test_the_readme_draws_the_dag_and_the_packages_as_the_code_has_them() -> None:
+    """README.md's "How it is built" is what `python -m tasks.core.architecture --write` writes from dvc.yaml (through
+    a real `dvc dag --mermaid`), tasks/__init__.py's layers and each package's docstring."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    dag = architecture.dvc_dag(REPO)
+    assert 'node1["collect"]' in dag
+    body = architecture.section(REPO, dag)
+    assert architecture.rewrite(readme, body) == readme, "stale: run python -m tasks.core.architecture --write"
+    assert "| 0 | `core/` |" in body and "collect<br/>tasks.data.collect" in body
+    moved = architecture.section(REPO, dag.replace('"collect"', '"gather"'))
+    assert architecture.rewrite(readme, moved) != readme
