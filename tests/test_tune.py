@@ -76,7 +76,7 @@ def test_tune_stage_records_the_best_trial_and_train_uses_it(tmp_path: Path) -> 
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     for stage in ("tune", "train"):
         done = subprocess.run(
-            [sys.executable, "-m", f"tasks.{stage}"],
+            [sys.executable, "-m", f"tasks.training.{stage}"],
             cwd=workspace,
             env=env,
             capture_output=True,

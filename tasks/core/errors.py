@@ -22,7 +22,7 @@ def run_stage(stage: str, main: Callable[[], None]) -> None:
     # Our stages speak at INFO; the libraries underneath (GX, TF, Prefect) only from WARNING up.
     logging.basicConfig(level=logging.WARNING, format=f"[{stage}] %(message)s")
     logging.getLogger("tasks").setLevel(logging.INFO)
-    logging.getLogger("__main__").setLevel(logging.INFO)  # a stage run as `python -m tasks.<stage>`
+    logging.getLogger("__main__").setLevel(logging.INFO)  # a stage run as `python -m tasks.<package>.<stage>`
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     try:

@@ -1,4 +1,4 @@
-"""Benchmark: the drift verdict (tasks/drift_verdict.assess) beside Evidently's DataDriftPreset, same data.
+"""Benchmark: the drift verdict (tasks/monitoring/verdict.py assess) beside Evidently's DataDriftPreset, same data.
 
     .venv/bin/python tests/benchmarks/bench_drift.py                          # 100k, 1M and 10M rows
     .venv/bin/python tests/benchmarks/bench_drift.py --rows 100000 1000000    # any sizes
