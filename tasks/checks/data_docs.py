@@ -21,8 +21,8 @@ from typing import Any
 
 from tasks.checks.expectations import ExpectationResult
 from tasks.core.reproducible import stable_ids
+from tasks.reports.html import ASSETS
 
-ASSETS = Path(__file__).parent / "data_docs_assets"
 log = logging.getLogger(__name__)
 VENDOR = Path("static/vendor")
 

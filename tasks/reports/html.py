@@ -6,7 +6,11 @@ import base64
 import html
 import io
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
+
+# Vendored scripts and styles (Vega for plots, Data Docs' own: tasks/checks/data_docs.py), so pages open offline.
+ASSETS = Path(__file__).parent / "assets"
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}

@@ -17,11 +17,9 @@ import re
 from pathlib import Path
 
 from tasks.core.atomic import write_text
+from tasks.reports.html import ASSETS
 
 TEMPLATE = Path(".dvc/plots/offline.html")
-ASSETS = (
-    Path(__file__).parent / "assets"
-)  # vendored scripts and styles (Vega; Data Docs' own: tasks/checks/data_docs.py)
 # package -> its browser bundle, in load order (vega-lite and vega-embed need vega)
 BUNDLES = {"vega": "vega.min.js", "vega-lite": "vega-lite.min.js", "vega-embed": "vega-embed.min.js"}
 PAGE = """<!DOCTYPE html>
