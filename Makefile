@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export GX_ANALYTICS_ENABLED := False
 export DO_NOT_TRACK := 1
 
-.PHONY: setup run test test-all lint browser flow prefect-server stack-up stack-status stack-down serve monitor demo clean
+.PHONY: setup run test test-all lint structure browser flow prefect-server stack-up stack-status stack-down serve monitor demo clean
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -36,6 +36,12 @@ run: setup
 lint: setup
 	ruff check .
 	ruff format --check .
+
+# After moving a module or adding an import across packages: dvc.yaml's code deps and README's "How it is built",
+# rewritten from the code (tests/test_structure.py fails until they are).
+structure: setup
+	python -m tasks.core.stage_deps --write
+	python -m tasks.core.architecture --write
 
 # Report tests open the HTML in a real headless browser (Debian's `chromium`, or chromium-browser, google-chrome,
 # chrome). Installed when missing where we may (root with apt, as in CI). Elsewhere the browser tests are skipped
