@@ -40,8 +40,8 @@ lint: setup
 # After moving a module or adding an import across packages: dvc.yaml's code deps and README's "How it is built",
 # rewritten from the code (tests/test_structure.py fails until they are).
 structure: setup
-	python -m tasks.core.stage_deps --write
-	python -m tasks.core.architecture --write
+	python -m tasks.structure.stage_deps --write
+	python -m tasks.structure.architecture --write
 
 # Report tests open the HTML in a real headless browser (Debian's `chromium`, or chromium-browser, google-chrome,
 # chrome). Installed when missing where we may (root with apt, as in CI). Elsewhere the browser tests are skipped

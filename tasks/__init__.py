@@ -5,7 +5,8 @@ The layers, bottom to top (`LAYERS`): a module imports its own package and packa
 two packages import each other. The stages are the entry modules: the `python -m` of a dvc.yaml stage or a command
 line (a module with `if __name__ == "__main__":`). An entry module may use any package, but no module imports an entry
 module, so no stage imports another stage. tests/test_structure.py enforces all of this, and
-`python -m tasks.core.stage_deps` writes each stage's code deps in dvc.yaml (the package folders its imports reach).
+`python -m tasks.structure.stage_deps` writes each stage's code deps in dvc.yaml (the package folders its imports
+reach).
 """
 
 LAYERS: tuple[tuple[str, ...], ...] = (
@@ -16,4 +17,5 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("features", "training", "store"),  # featurize; fit, tune, export; the model store and its pointer
     ("evaluation", "serving"),  # the gate against baselines and champion; TF Serving's REST API
     ("monitoring",),  # the prediction log's windows against the reference, the calibrated verdict, the alert
+    ("structure",),  # the code read as text: import graph, stage deps, README's picture (tools; no stage uses them)
 )

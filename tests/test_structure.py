@@ -1,6 +1,6 @@
 """The layering the project promises (tasks/__init__.py), checked with its own code: every module in a package of a
 layer, imports only downwards, no import cycle, no stage importing a stage, no stage branching on the kind of data, no
-module over 400 lines, and dvc.yaml's code deps exactly what the stages import (tasks/core/stage_deps.py)."""
+module over 400 lines, and dvc.yaml's code deps exactly what the stages import (tasks/structure/stage_deps.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import yaml
 
 from pipelines import PROBLEMS
 from tasks import LAYERS
-from tasks.core import architecture
-from tasks.core.import_closure import closure, import_graph, module_files
-from tasks.core.stage_deps import code_deps, rewrite
+from tasks.structure import architecture
+from tasks.structure.import_closure import closure, import_graph, module_files
+from tasks.structure.stage_deps import code_deps, rewrite
 
 REPO = Path(__file__).resolve().parent.parent
 STAGE_MODULES = [
@@ -145,10 +145,11 @@ def test_no_module_is_over_400_lines() -> None:
 
 
 def test_dvc_yaml_code_deps_are_the_stages_imports() -> None:
-    """dvc.yaml's code deps are what `python -m tasks.core.stage_deps --write` writes from the imports: none missing,
+    """dvc.yaml's code deps are what `python -m tasks.structure.stage_deps --write` writes from the imports: none
+    missing,
     none extra, no hand-kept list of module files."""
     text = (REPO / "dvc.yaml").read_text(encoding="utf-8")
-    assert rewrite(text, GRAPH, REPO) == text, "dvc.yaml is stale: run python -m tasks.core.stage_deps --write"
+    assert rewrite(text, GRAPH, REPO) == text, "dvc.yaml is stale: run python -m tasks.structure.stage_deps --write"
 
 
 def test_the_dep_check_fails_when_a_stage_imports_a_package_it_does_not_depend_on() -> None:
@@ -181,13 +182,14 @@ def covered(path: str, deps: list[str]) -> bool:
 
 
 def test_the_readme_draws_the_dag_and_the_packages_as_the_code_has_them() -> None:
-    """README.md's "How it is built" is what `python -m tasks.core.architecture --write` writes from dvc.yaml (through
+    """README.md's "How it is built" is what `python -m tasks.structure.architecture --write` writes from dvc.yaml
+    (through
     a real `dvc dag --mermaid`), tasks/__init__.py's layers and each package's docstring."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     dag = architecture.dvc_dag(REPO)
     assert 'node1["collect"]' in dag
     body = architecture.section(REPO, dag)
-    assert architecture.rewrite(readme, body) == readme, "stale: run python -m tasks.core.architecture --write"
+    assert architecture.rewrite(readme, body) == readme, "stale: run python -m tasks.structure.architecture --write"
     assert "| 0 | `core/` |" in body and "collect<br/>tasks.data.collect" in body
     moved = architecture.section(REPO, dag.replace('"collect"', '"gather"'))
     assert architecture.rewrite(readme, moved) != readme

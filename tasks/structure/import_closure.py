@@ -1,8 +1,9 @@
 """The project's own modules a module imports, directly or through others (a static reading of `import` lines).
 
-Used by tests/test_structure.py to check the layering (no stage imports a stage, no cycle), by tasks/core/stage_deps.py
+Used by tests/test_structure.py to check the layering (no stage imports a stage, no cycle), by
+tasks/structure/stage_deps.py
 to write each stage's code deps in dvc.yaml, and by anyone who wants to know what a stage's code is made of:
-`python -m tasks.core.stage_deps --closure tasks.evaluation.evaluate`.
+`python -m tasks.structure.stage_deps --closure tasks.evaluation.evaluate`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Each dvc.yaml stage's code deps, from its imports: the packages its entry module needs, never a list kept by hand.
 
-    python -m tasks.core.stage_deps            # exit 1 and say which stage differs when dvc.yaml is stale
-    python -m tasks.core.stage_deps --write    # rewrite the code deps of every stage in dvc.yaml
-    python -m tasks.core.stage_deps --closure tasks.evaluation.evaluate   # the files a module's import runs
+    python -m tasks.structure.stage_deps            # exit 1 and say which stage differs when dvc.yaml is stale
+    python -m tasks.structure.stage_deps --write    # rewrite the code deps of every stage in dvc.yaml
+    python -m tasks.structure.stage_deps --closure tasks.evaluation.evaluate   # the files a module's import runs
 
 A stage's entry module is the `python -m` of its `cmd`. Its code deps are the folders of the `tasks/` packages that
-run when it is imported (tasks/core/import_closure.py, directly or not), `tasks/__init__.py`, and, when it loads the
+run when it is imported (tasks/structure/import_closure.py, directly or not), `tasks/__init__.py`, and, when it loads
+the
 selected problem, the shared modules of `pipelines/` with `pipelines/${problem}` (the closure of every registered
 problem, so that switching the problem never needs a new dep). DVC then re-runs a stage when any file of a package it
 uses changes; a new import of another package makes this command (and tests/test_structure.py) report it as stale.
@@ -20,10 +21,10 @@ import re
 import sys
 from pathlib import Path
 
-from tasks.core.import_closure import closure, import_graph, module_files
+from tasks.structure.import_closure import closure, import_graph, module_files
 
 DVC_YAML = Path("dvc.yaml")
-MARKER = "      # code: written by `python -m tasks.core.stage_deps --write` from the stage's imports"
+MARKER = "      # code: written by `python -m tasks.structure.stage_deps --write` from the stage's imports"
 _STAGE = re.compile(r"^  ([A-Za-z_][\w-]*):\s*$")
 _CMD = re.compile(r"^    cmd:\s*python -m ([\w.]+)")
 _CODE_DEP = re.compile(r"^      - (tasks|pipelines)/\S*(\s+#.*)?$")
@@ -97,7 +98,10 @@ def main() -> None:
         print("dvc.yaml: code deps rewritten from the stages' imports")
         return
     stale = sorted(set(wanted.split("\n")) ^ set(current.split("\n")))
-    print("dvc.yaml is stale (run python -m tasks.core.stage_deps --write):\n  " + "\n  ".join(stale), file=sys.stderr)
+    print(
+        "dvc.yaml is stale (run python -m tasks.structure.stage_deps --write):\n  " + "\n  ".join(stale),
+        file=sys.stderr,
+    )
     raise SystemExit(1)
 
 

@@ -2,8 +2,8 @@
 module it runs, and the packages of tasks/ by layer (tasks/__init__.py `LAYERS`) with what each owns and may import
 (the package's own docstring).
 
-    python -m tasks.core.architecture           # exit 1 when README.md's section differs from the code
-    python -m tasks.core.architecture --write   # rewrite the section
+    python -m tasks.structure.architecture           # exit 1 when README.md's section differs from the code
+    python -m tasks.structure.architecture --write   # rewrite the section
 
 tests/test_structure.py fails when the section is stale, so the picture in the README is the code's.
 """
@@ -22,7 +22,7 @@ import yaml
 from tasks import LAYERS
 
 README = Path("README.md")
-BEGIN = "<!-- how-it-is-built: written by `python -m tasks.core.architecture --write` from the code -->"
+BEGIN = "<!-- how-it-is-built: written by `python -m tasks.structure.architecture --write` from the code -->"
 END = "<!-- /how-it-is-built -->"
 
 
@@ -73,9 +73,9 @@ def section(root: Path, dag: str) -> str:
             "",
             "The packages of `tasks/`, bottom layer first. A module imports its own package and lower layers only; a",
             "stage (an entry module, run with `python -m`) may use any package, and no module imports a stage.",
-            "`tests/test_structure.py` enforces it; `python -m tasks.core.stage_deps --write` writes each stage's code",
-            "deps in `dvc.yaml` (the package folders its imports reach); `make structure` rewrites those deps and this",
-            "section.",
+            "`tests/test_structure.py` enforces it; `python -m tasks.structure.stage_deps --write` writes each",
+            "stage's code deps in `dvc.yaml` (the package folders its imports reach); `make structure` rewrites those",
+            "deps and this section.",
             "",
             "| layer | package | owns | may import | modules |",
             "|---|---|---|---|---|",
@@ -101,7 +101,10 @@ def main() -> None:
         (root / README).write_text(wanted, encoding="utf-8")
         print("README.md: 'How it is built' rewritten from the code")
     else:
-        print("README.md's 'How it is built' is stale: run python -m tasks.core.architecture --write", file=sys.stderr)
+        print(
+            "README.md's 'How it is built' is stale: run python -m tasks.structure.architecture --write",
+            file=sys.stderr,
+        )
         raise SystemExit(1)
 
 
