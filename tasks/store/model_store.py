@@ -47,6 +47,22 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def write_version_files(
+    staging: Path, savedmodel: Path, extra_files: dict[str, Path | bytes], fingerprint: str
+) -> None:
+    """A version's files in `staging`, for either store: the SavedModel, `assets.extra/` (a Path copied, bytes written
+    as they are) and the content fingerprint."""
+    shutil.copytree(savedmodel, staging, dirs_exist_ok=True)
+    extra = staging / "assets.extra"
+    extra.mkdir(exist_ok=True)
+    for name, content in extra_files.items():
+        if isinstance(content, bytes):
+            (extra / name).write_bytes(content)
+        else:
+            shutil.copy2(content, extra / name)
+    (staging / FINGERPRINT).write_text(fingerprint + "\n")
+
+
 class StoreBase:
     """What every store kind provides. Subclasses implement the storage primitives marked below."""
 
@@ -259,15 +275,7 @@ class ModelStore(StoreBase):
         sweep(self.model_dir, ".incoming.")  # what killed writers left (tasks.core.litter)
         staging = Path(tempfile.mkdtemp(prefix=f".incoming.{os.getpid()}.", dir=self.model_dir))
         try:
-            shutil.copytree(savedmodel, staging, dirs_exist_ok=True)
-            extra = staging / "assets.extra"
-            extra.mkdir(exist_ok=True)
-            for name, content in extra_files.items():
-                if isinstance(content, bytes):
-                    (extra / name).write_bytes(content)
-                else:
-                    shutil.copy2(content, extra / name)
-            (staging / FINGERPRINT).write_text(fingerprint + "\n")
+            write_version_files(staging, savedmodel, extra_files, fingerprint)
             version = max(self.versions(), default=0) + 1
             staging.rename(self.version_dir(version))
         except BaseException:

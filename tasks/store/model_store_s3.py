@@ -28,7 +28,7 @@ from typing import Any
 
 from tasks.core.errors import PipelineError
 from tasks.data.s3_source import S3Location, S3Settings, explain, make_client
-from tasks.store.model_store import FINGERPRINT, StoreBase, content_fingerprint
+from tasks.store.model_store import StoreBase, content_fingerprint, write_version_files
 
 MANIFEST = "assets.extra/manifest.json"
 CACHE_ENV = "TRAINLINE_MODEL_CACHE"
@@ -155,15 +155,7 @@ class S3ModelStore(StoreBase):
         version = max(seen, default=0) + 1
         with tempfile.TemporaryDirectory(prefix="trainline-upload-") as tmp:
             staging = Path(tmp) / "version"
-            shutil.copytree(savedmodel, staging)
-            extra = staging / "assets.extra"
-            extra.mkdir(exist_ok=True)
-            for name, content in extra_files.items():
-                if isinstance(content, bytes):
-                    (extra / name).write_bytes(content)
-                else:
-                    shutil.copy2(content, extra / name)
-            (staging / FINGERPRINT).write_text(fingerprint + "\n")
+            write_version_files(staging, savedmodel, extra_files, fingerprint)
             manifest = {
                 "version": version,
                 "files": {
