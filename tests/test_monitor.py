@@ -1,5 +1,5 @@
 """The monitor stage's verdict is the monitoring loop's calibrated rule (tasks/monitoring/drift.py over
-tasks/monitoring/verdict.py):
+tasks/monitoring/data_drift.py):
 quiet on data like the training data, loud on a later season or a corrupted column, and pinned on the bundled window."""
 
 import pandas as pd
@@ -9,7 +9,7 @@ from pipelines.bike_demand import PROBLEM
 from tasks.core.params import Params
 from tasks.kinds.table_drift import NO_TIME, current_window, measure_drift
 from tasks.monitoring.drift import measurer
-from tasks.monitoring.verdict import DriftSettings
+from tasks.monitoring.drift_input import DriftSettings
 
 DEFAULT = measurer(DriftSettings())  # params.yaml's monitoring.drift: only expected_to_change, empty
 CALENDAR = measurer(

@@ -1,5 +1,5 @@
 """The monitor stage's drift measurement, shared by every kind: the verdict of the monitoring loop's calibrated engine
-(tasks/monitoring/verdict.py, settings `monitoring.drift`), and Evidently's DataDriftPreset for the page's pictures.
+(tasks/monitoring/data_drift.py, settings `monitoring.drift`), and Evidently's DataDriftPreset for the page's pictures.
 
 A table compares its feature and target columns, images per-image statistics, text per-text statistics, a series its
 hourly readings. The verdict, and every verdict field of drift.json, come from `assess`: a column drifts when its
@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 
 from tasks.core.params import Params
-from tasks.monitoring.verdict import DriftSettings, assess, drift_settings
+from tasks.monitoring.data_drift import assess
+from tasks.monitoring.drift_input import DriftSettings, drift_settings
 
 
 def monitor_settings(params: Params) -> DriftSettings:

@@ -3,8 +3,8 @@
 What "new data" and its columns are is the kind's: the source's rows in the `monitor.window_days` after
 `collect.as_of` for a table with time (tasks/kinds/table_drift.py), per-image statistics for images
 (tasks/kinds/image_drift.py). The verdict is the calibrated engine's (tasks/monitoring/drift.py over
-tasks/monitoring/verdict.py,
-settings `monitoring.drift`, the same as `python -m tasks.monitoring.window`); Evidently draws the distributions.
+tasks/monitoring/data_drift.py, settings `monitoring.drift`, the same as `python -m tasks.monitoring.window`);
+Evidently draws the distributions.
 With no new rows the result is "no data" (the reason in words) and the stage succeeds.
 Outputs (reports/monitoring/): `drift.html` and `drift.json` (status, what was compared with what, verdict, signals
 fired, drifted columns and why), which a Prefect automation can act on.

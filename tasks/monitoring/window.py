@@ -10,7 +10,7 @@ For the production version (the store's pointer, `deploy.store`), the windows (`
 the prediction log (`serving.log.dir`) are compared with the training data its model card names
 (tasks/monitoring/reference.py):
 - data drift: every input column of every row the server was sent, refused ones included
-  (tasks/monitoring/verdict.py `assess`: calibrated on the reference's own windows, KS, adversarial validation);
+  (tasks/monitoring/data_drift.py `assess`: calibrated on the reference's own windows, KS, adversarial validation);
 - prediction drift: the outputs served (answered rows) against the version's outputs on its training data;
 - performance: where ground truth has arrived (`<log dir>/ground_truth/*.parquet`: request_id, instance and the
   target), the window's error against the model's test-time figures and `monitoring.performance_floor`.
@@ -89,7 +89,7 @@ class MonitoringSettings:
 def performance_floor(reference_metrics: dict[str, float], absolute: dict[str, Any], max_worse_pct: float) -> dict:
     """The worst acceptable value per metric: the stricter of `monitoring.performance_floor` (absolute) and the
     model's test-time figure made `max_worse_pct` % worse."""
-    from tasks.monitoring.verdict import PERFORMANCE_METRICS
+    from tasks.monitoring.prediction_signals import PERFORMANCE_METRICS
     from tasks.objectives.metrics import lower_is_better
 
     known = {name for names in PERFORMANCE_METRICS.values() for name in names}
@@ -127,9 +127,11 @@ def assess_window(
 
     `rows` holds the input columns, `prediction` (what was served), `refused` (why the server refused a row; those
     count in data drift only) and the target where ground truth is known. The reference is in time order; windows
-    cut from it calibrate each column (tasks/monitoring/verdict.py).
+    cut from it calibrate each column (tasks/monitoring/data_drift.py).
     """
-    from tasks.monitoring.verdict import assess, drift_settings, performance, prediction_drift
+    from tasks.monitoring.data_drift import assess
+    from tasks.monitoring.drift_input import drift_settings
+    from tasks.monitoring.prediction_signals import performance, prediction_drift
 
     engine = drift_settings(settings.drift)
     time_column = reference.time_column if reference.time_column in rows else None  # a batch with its own times

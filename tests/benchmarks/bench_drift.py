@@ -1,4 +1,4 @@
-"""Benchmark: the drift verdict (tasks/monitoring/verdict.py assess) beside Evidently's DataDriftPreset, same data.
+"""Benchmark: the drift verdict (tasks/monitoring/data_drift.py `assess`) beside Evidently's DataDriftPreset, same data.
 
     .venv/bin/python tests/benchmarks/bench_drift.py                          # 100k, 1M and 10M rows
     .venv/bin/python tests/benchmarks/bench_drift.py --rows 100000 1000000    # any sizes
@@ -71,7 +71,8 @@ def bench_data(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def run_case(engine: str, rows: int) -> dict[str, Any]:
     """In the case's own process: build the data, run one engine, return its figures."""
-    from tasks.monitoring.verdict import DriftSettings, assess
+    from tasks.monitoring.data_drift import assess
+    from tasks.monitoring.drift_input import DriftSettings
 
     if engine == "evidently":
         import evidently.presets  # noqa: F401  (the import is not what is measured)

@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from pipelines.bike_demand import PROBLEM  # noqa: E402
-from tasks.monitoring.verdict import DriftSettings, assess  # noqa: E402
+from tasks.monitoring.data_drift import assess  # noqa: E402
+from tasks.monitoring.drift_input import DriftSettings  # noqa: E402
 
 SOURCE = REPO / "data/sources/bikeshare-2011.csv.gz"
 NUMERIC = [*PROBLEM.numeric_features, PROBLEM.target]

@@ -17,8 +17,8 @@ from tasks.kinds.table_drift import drift
 from tasks.kinds.table_source import conform_columns
 from tasks.monitoring.alert import window_payload
 from tasks.monitoring.drift import measurer
+from tasks.monitoring.drift_input import DriftSettings
 from tasks.monitoring.retraining import advance_as_of
-from tasks.monitoring.verdict import DriftSettings
 from tasks.monitoring.windows import cut_windows, parse_rule
 from tests.conftest import SOURCE
 

@@ -1,5 +1,5 @@
-"""The monitor's verdict (tasks/monitoring/verdict.py): calibrated on the reference, explained, deterministic, strict
-about its input."""
+"""The monitor's verdict (tasks/monitoring/data_drift.py, drift_input.py, prediction_signals.py): calibrated on the
+reference, explained, deterministic, strict about its input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tasks.monitoring.verdict import DriftInputError, DriftSettings, assess, performance, prediction_drift
+from tasks.monitoring.data_drift import assess
+from tasks.monitoring.drift_input import DriftInputError, DriftSettings
+from tasks.monitoring.prediction_signals import performance, prediction_drift
 
 pytestmark = pytest.mark.timeout(120)
 NUMERIC, CATEGORICAL = ["a", "b"], ["c"]

@@ -1,6 +1,6 @@
-"""The monitor's verdicts: data drift, prediction drift and performance of one window against a reference.
+"""The monitor's data-drift verdict: `assess(reference, current, ...)` judges one window against a reference.
 
-`assess(reference, current, ...)` is the data-drift verdict. Two signals, each saying why it fired:
+Two signals, each saying why it fired:
 - "data_drift": per column, the current window's scores against the reference (PSI; for numbers also the mean
   shift and the spread change) are compared with the same scores of windows of the same size cut from the reference
   (tasks/monitoring/calibration.py); a column drifts when it lies outside what the reference itself shows AND the books'
@@ -8,32 +8,25 @@
   expected-to-change (calendar columns) are measured but never counted; columns are weighted (feature importance)
   and the signal fires when the weight of the drifted columns exceeds `min_weighted_drift` (default: any).
 - "adversarial": a classifier telling current rows from reference rows (tasks/monitoring/adversarial.py); it fires when
-its
-  cross-validated ROC AUC exceeds both `adversarial_auc` (0.75) and what the same classifier reaches on reference
+  its cross-validated ROC AUC exceeds both `adversarial_auc` (0.75) and what the same classifier reaches on reference
   windows against the rest of the reference (plus 0.02).
 Every statistic is computed over the whole data (numpy/scipy: 1M rows x 15 columns in a few seconds); only the
 adversarial classifier works on a bounded, seeded sample. The result is a JSON-able dict, identical for identical
-inputs (floats rounded to 6 significant digits).
-
-`prediction_drift` runs the same calibrated test on the model's outputs; `performance` scores a window whose ground
-truth has arrived against the model's test-time figures and a floor.
-Bad input (a column missing, a non-numeric value in a numeric column, bad settings) raises `DriftInputError` (a
-ValueError) naming the column or setting.
+inputs (floats rounded to 6 significant digits: `jsonable`). The settings and the input checks are
+tasks/monitoring/drift_input.py's; bad input raises its `DriftInputError` (a ValueError) naming the column or setting.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tasks.core.errors import PipelineError
 from tasks.monitoring import adversarial, drift_stats
 from tasks.monitoring.calibration import (
     Calibration,
@@ -48,139 +41,18 @@ from tasks.monitoring.calibration import (
     weighted_share,
     window_scores,
 )
-from tasks.objectives.metrics import classification_metrics, lower_is_better, regression_metrics
+from tasks.monitoring.drift_input import (
+    DriftSettings,
+    categorical_codes,
+    check_columns,
+    check_settings,
+    column_weights,
+    numeric_values,
+    time_values,
+)
 
 ADVERSARIAL_MARGIN = 0.02  # AUC points above the reference windows' best before the classifier counts as drift
 SIGNIFICANT_DIGITS = 6
-WORKERS = 2
-
-
-class DriftInputError(PipelineError, ValueError):
-    """Input the monitor cannot compare (a missing column, a non-numeric value, bad settings); the message names it."""
-
-
-@dataclass(frozen=True)
-class DriftSettings:
-    """How a window is judged. `window_rows`: size of the reference windows (None: the current window's size);
-    `margin`: how far (relative) above the largest reference window's score a column must be;
-    `adversarial_rows`: rows per side for the classifier (0 switches it off); `adversarial_reference_windows`:
-    reference windows the classifier is calibrated on; `min_weighted_drift`: the weighted share of drifted columns
-    the data-drift signal needs to exceed."""
-
-    window_rows: int | None = None
-    reference_windows: int = 20
-    expected_to_change: tuple[str, ...] = ()
-    weights: Mapping[str, float] | None = None
-    ks_p: float = 0.05
-    ks_statistic: float = 0.1
-    adversarial_auc: float = 0.75
-    adversarial_rows: int = 20_000
-    seed: int = 0
-    margin: float = 0.1
-    adversarial_reference_windows: int = 5
-    min_weighted_drift: float = 0.0
-    workers: int = field(default=WORKERS, compare=False)
-
-
-def drift_settings(values: Mapping[str, Any]) -> DriftSettings:
-    """The engine's settings from params.yaml's `monitoring.drift` (the one place they are set: the monitoring loop
-    and the DVC `monitor` stage both read them); a PipelineError naming an unknown key."""
-    known = {f.name for f in dataclasses.fields(DriftSettings)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise PipelineError(
-            f"params.yaml: monitoring.drift has unknown key(s) {unknown}; expected some of {sorted(known)}"
-        )
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-    return DriftSettings(**converted)
-
-
-# --- input ------------------------------------------------------------------------------------------------------
-
-
-def _check_settings(settings: DriftSettings) -> None:
-    checks = {
-        "window_rows": settings.window_rows is None or settings.window_rows >= 1,
-        "reference_windows": settings.reference_windows >= 1,
-        "ks_p": 0 < settings.ks_p < 1,
-        "ks_statistic": 0 <= settings.ks_statistic < 1,
-        "adversarial_auc": 0.5 <= settings.adversarial_auc <= 1,
-        "adversarial_rows": settings.adversarial_rows >= 0,
-        "adversarial_reference_windows": settings.adversarial_reference_windows >= 0,
-        "margin": settings.margin >= 0,
-        "min_weighted_drift": 0 <= settings.min_weighted_drift < 1,
-    }
-    bad = [name for name, ok in checks.items() if not ok]
-    if bad:
-        raise DriftInputError(f"drift settings out of range: {', '.join(f'{b}={getattr(settings, b)!r}' for b in bad)}")
-
-
-def _check_columns(frames: Mapping[str, pd.DataFrame], numeric: Sequence[str], categorical: Sequence[str]) -> None:
-    both = set(numeric) & set(categorical)
-    if both:
-        raise DriftInputError(f"columns {sorted(both)} are listed as both numeric and categorical")
-    if not [*numeric, *categorical]:
-        raise DriftInputError("no columns to compare: numeric and categorical are both empty")
-    for side, frame in frames.items():
-        missing = [c for c in [*numeric, *categorical] if c not in frame.columns]
-        if missing:
-            raise DriftInputError(f"column {missing[0]!r} is missing from the {side} data (missing: {missing})")
-        if frame.empty:
-            raise DriftInputError(f"the {side} data has no rows")
-
-
-def numeric_values(series: pd.Series, side: str) -> np.ndarray:
-    """A numeric column as float64 (missing: NaN); DriftInputError naming the column and a non-numeric value."""
-    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-        return series.to_numpy(dtype="float64", na_value=np.nan)
-    converted = pd.to_numeric(series, errors="coerce")
-    bad = converted.isna() & series.notna()
-    if bad.any():
-        value = series[bad].iloc[0]
-        raise DriftInputError(
-            f"column {series.name!r} of the {side} data should be numeric, but holds {value!r} "
-            f"({int(bad.sum())} value(s) that are not numbers)"
-        )
-    return converted.to_numpy(dtype="float64", na_value=np.nan)
-
-
-def categorical_codes(reference: pd.Series, current: pd.Series) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-    """Both sides' values as codes into the union of their categories, ordered by (type, text) so the codes do not
-    depend on row order; missing values get the last code, len(categories)."""
-    ref_codes, ref_uniques = pd.factorize(reference)
-    cur_codes, cur_uniques = pd.factorize(current)
-    union = list(dict.fromkeys([*ref_uniques, *cur_uniques]))
-    categories = sorted(union, key=lambda v: (type(v).__name__, str(v)))
-    index = pd.Index(categories, dtype=object)
-    missing = len(categories)
-
-    def recode(codes: np.ndarray, uniques: Any) -> np.ndarray:
-        lookup = np.append(index.get_indexer(pd.Index(list(uniques), dtype=object)), missing)
-        return lookup[codes]  # code -1 (missing) picks the appended last entry
-
-    return recode(ref_codes, ref_uniques), recode(cur_codes, cur_uniques), categories
-
-
-def _times(frame: pd.DataFrame, column: str, side: str) -> pd.Series:
-    if column not in frame.columns:
-        raise DriftInputError(f"time column {column!r} is missing from the {side} data")
-    times = pd.to_datetime(frame[column], errors="coerce")
-    if times.isna().any():
-        raise DriftInputError(f"time column {column!r} of the {side} data has values that are not timestamps")
-    return times
-
-
-def _weights(settings: DriftSettings, columns: Sequence[str]) -> dict[str, float]:
-    if settings.weights is None:
-        return dict.fromkeys(columns, 1.0)
-    missing = [c for c in columns if c not in settings.weights]
-    if missing:
-        raise DriftInputError(f"weights has no entry for column {missing[0]!r}; give every compared column a weight")
-    weights = {c: float(settings.weights[c]) for c in columns}
-    bad = [c for c, w in weights.items() if not (math.isfinite(w) and w >= 0)]
-    if bad:
-        raise DriftInputError(f"weight of column {bad[0]!r} must be a finite number >= 0, got {weights[bad[0]]!r}")
-    return weights
 
 
 # --- output -----------------------------------------------------------------------------------------------------
@@ -297,18 +169,18 @@ def assess(
     For a categorical column "ks_statistic" is the total variation distance and "ks_p" the chi-squared p-value.
     Raises DriftInputError (ValueError) naming the column or setting on bad input.
     """
-    _check_settings(settings)
-    _check_columns({"reference": reference, "current": current}, numeric, categorical)
+    check_settings(settings)
+    check_columns({"reference": reference, "current": current}, numeric, categorical)
     columns = [*numeric, *categorical]
-    weights = _weights(settings, columns)
+    weights = column_weights(settings, columns)
     expected = set(settings.expected_to_change)
     order: np.ndarray | slice = slice(None)
     times, current_start = None, None
     if time_column is not None:
-        ref_times = _times(reference, time_column, "reference")
+        ref_times = time_values(reference, time_column, "reference")
         order = np.argsort(ref_times.to_numpy(), kind="stable")
         times = ref_times.iloc[order]
-        current_start = _times(current, time_column, "current").min()
+        current_start = time_values(current, time_column, "current").min()
     windows = _reference_windows(len(reference), len(current), settings, times, current_start)
 
     # Every column as one array per side, the reference's in time order (windows are contiguous in time).
@@ -470,131 +342,3 @@ def _adversarial(
         "rows_each": found["rows_each"],
         "why": why,
     }
-
-
-# --- prediction drift and performance ---------------------------------------------------------------------------
-
-
-def prediction_drift(
-    reference_outputs: pd.Series | pd.DataFrame | np.ndarray,
-    current_outputs: pd.Series | pd.DataFrame | np.ndarray,
-    settings: DriftSettings,
-) -> dict[str, Any]:
-    """The calibrated per-column test of `assess` on the model's outputs (no adversarial classifier).
-
-    Outputs: 1-D (a regression's prediction, a binary probability) or 2-D (class probabilities, one column each),
-    the reference's in arrival order. Returns {"drifted": bool, "verdict", "columns": {...as assess...},
-    "drifted_columns", "why"}.
-    """
-    reference = _outputs_frame(reference_outputs, "reference")
-    current = _outputs_frame(current_outputs, "current")
-    if list(reference.columns) != list(current.columns):
-        raise DriftInputError(
-            f"reference outputs have columns {list(reference.columns)}, current outputs {list(current.columns)}"
-        )
-    plain = dataclasses.replace(settings, adversarial_rows=0, expected_to_change=(), weights=None)
-    found = assess(reference, current, numeric=list(reference.columns), categorical=[], settings=plain)
-    drifted = found["drifted_columns"]
-    why = (
-        "; ".join(f"{c}: {found['columns'][c]['why']}" for c in drifted)
-        if drifted
-        else "the outputs stay within what the reference windows show"
-    )
-    return {
-        "drifted": bool(drifted),
-        "verdict": found["verdict"],
-        "columns": found["columns"],
-        "drifted_columns": drifted,
-        "reference_rows": found["reference_rows"],
-        "current_rows": found["current_rows"],
-        "window_rows": found["window_rows"],
-        "why": why,
-    }
-
-
-def _outputs_frame(outputs: Any, side: str) -> pd.DataFrame:
-    if isinstance(outputs, pd.DataFrame):
-        frame = outputs.copy()
-    elif isinstance(outputs, pd.Series):
-        frame = outputs.rename("prediction").to_frame()
-    else:
-        array = np.asarray(outputs)
-        if array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1):
-            frame = pd.DataFrame({"prediction": array.ravel()})
-        elif array.ndim == 2:
-            frame = pd.DataFrame(array, columns=[f"class_{i}" for i in range(array.shape[1])])
-        else:
-            raise DriftInputError(f"{side} outputs must be 1-D or 2-D, got shape {array.shape}")
-    frame.columns = [str(c) for c in frame.columns]
-    return frame.reset_index(drop=True)
-
-
-PERFORMANCE_METRICS = {"regression": ("rmse", "mae"), "classification": ("accuracy", "roc_auc")}
-
-
-def performance(
-    y_true: Any,
-    y_pred: Any,
-    task: str,
-    reference_metrics: Mapping[str, float],
-    floor: Mapping[str, float],
-    *,
-    classes: Sequence[Any] | None = None,
-) -> dict[str, Any]:
-    """Score a window whose ground truth arrived, against the model's test-time figures and a floor.
-
-    Regression: RMSE and MAE of predictions. Classification: accuracy and ROC AUC of class probabilities ((n,)
-    p(positive) or (n, k)); `classes` orders the probability columns (default: the sorted labels of `y_true`).
-    `floor`: the worst acceptable value per metric (a maximum for RMSE/MAE, a minimum for accuracy/ROC AUC).
-    Returns {"task", "rows", "metrics", "reference", "change_pct" (positive = worse), "floor", "breaches",
-    "degraded": bool, "why"}. Raises DriftInputError for an unknown task or metric, or arrays that do not pair up.
-    """
-    if task not in PERFORMANCE_METRICS:
-        raise DriftInputError(f"unknown task {task!r}; expected one of {sorted(PERFORMANCE_METRICS)}")
-    names = PERFORMANCE_METRICS[task]
-    unknown = sorted(set(floor) - set(names))
-    if unknown:
-        raise DriftInputError(f"floor names metric {unknown[0]!r}; the {task} metrics are {list(names)}")
-    try:
-        if task == "regression":
-            scores = regression_metrics(y_true, y_pred)
-        else:
-            labels = list(classes) if classes is not None else sorted(pd.unique(np.asarray(y_true).ravel()).tolist())
-            if classes is None and set(labels) <= {0, 1}:
-                labels = [0, 1]  # a window holding one class of a binary task
-            scores = classification_metrics(y_true, y_pred, labels)
-    except ValueError as err:
-        raise DriftInputError(f"performance of the {task} window: {err}") from None
-    metrics = {name: float(scores[name]) if scores[name] is not None else math.nan for name in names}
-    change = {}
-    for name in names:
-        if name in reference_metrics and math.isfinite(metrics[name]):
-            before = float(reference_metrics[name])
-            worse = metrics[name] - before if lower_is_better(name) else before - metrics[name]
-            change[name] = 100.0 * worse / abs(before) if before else math.nan
-    breaches = []
-    for name, limit in floor.items():
-        value = metrics[name]
-        if not math.isfinite(value):
-            continue
-        if (value > limit) if lower_is_better(name) else (value < limit):
-            side = "above the maximum" if lower_is_better(name) else "below the minimum"
-            breaches.append(f"{name} {value:.4g} {side} {limit:g}")
-    figures = ", ".join(
-        f"{n} {metrics[n]:.4g}" + (f" (test {reference_metrics[n]:.4g})" if n in reference_metrics else "")
-        for n in names
-    )
-    why = f"degraded: {'; '.join(breaches)}" if breaches else f"within the floor: {figures}"
-    return jsonable(
-        {
-            "task": task,
-            "rows": int(np.asarray(y_true).shape[0]),
-            "metrics": metrics,
-            "reference": {k: float(v) for k, v in reference_metrics.items()},
-            "change_pct": change,
-            "floor": dict(floor),
-            "breaches": breaches,
-            "degraded": bool(breaches),
-            "why": why,
-        }
-    )
