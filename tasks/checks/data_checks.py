@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.checks.expectations import ExpectationResult
+from tasks.checks.expectation_check import ExpectationResult
 
 MAX_LEAKAGE_COLUMNS = 40  # pairs grow quadratically; wider tables are checked on their first 40 numeric columns
 

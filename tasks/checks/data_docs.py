@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tasks.checks.expectations import ExpectationResult
+from tasks.checks.expectation_check import ExpectationResult
 from tasks.core.reproducible import stable_ids
 from tasks.reports.html import ASSETS
 

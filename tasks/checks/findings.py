@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tasks.checks.expectations import ExpectationResult
+from tasks.checks.expectation_check import ExpectationResult
 
 
 @dataclass

@@ -42,7 +42,8 @@ import pandas as pd
 
 from pipelines.problem import TabularProblem
 from tasks.checks.data_checks import CheckSettings, DataChecks
-from tasks.checks.expectations import ExpectationResult, SuiteRun
+from tasks.checks.expectation_check import ExpectationResult
+from tasks.checks.expectations import SuiteRun
 from tasks.checks.findings import Finding, ValidationOutcome, to_finding
 from tasks.core.artifacts import QUARANTINE_DIR, RAW, VALIDATION_REPORT_DIR
 from tasks.core.artifacts import VALIDATED_DIR as OUT_DIR

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.checks.expectations import ExpectationResult
+from tasks.checks.expectation_check import ExpectationResult
 from tasks.core.errors import PipelineError
 
 SAMPLE_ROWS = 50_000  # per month: quantiles and correlations from a uniform sample beyond this
