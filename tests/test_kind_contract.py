@@ -46,7 +46,8 @@ def image_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
 
 
 def text_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
-    from tasks.kinds.text import fit_text_spec, read_text_source, stratified_split, with_lengths
+    from tasks.kinds.text_source import read_text_source
+    from tasks.kinds.text_split import fit_text_spec, stratified_split, with_lengths
 
     problem = load_problem("movie_reviews")
     rows, _ = read_text_source(str(REPO / "data/sources/rotten-tomatoes-reviews.csv.bz2"), problem)
@@ -56,7 +57,8 @@ def text_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
 
 
 def series_sample() -> tuple[Any, dict[str, Any], pd.DataFrame]:
-    from tasks.kinds.series import fill, fit_station_offsets, hourly_grid, read_series_source, windows
+    from tasks.kinds.series_source import read_series_source
+    from tasks.kinds.series_windows import fill, fit_station_offsets, hourly_grid, windows
 
     problem = load_problem("weather_forecast")
     rows, _ = read_series_source(str(REPO / "data/sources/nyc-weather-2013.csv.gz"), problem)

@@ -1,5 +1,6 @@
-"""The series kind (tasks/kinds/series.py): the gap report, the fill rule, windows that never span a long gap or a
-split boundary, the persistence baseline, and a SavedModel that takes a raw window and serves what Keras predicts."""
+"""The series kind (tasks/kinds/series.py, series_source.py, series_windows.py): the gap report, the fill rule,
+windows that never span a long gap or a split boundary, the persistence baseline, and a SavedModel that takes a raw
+window and serves what Keras predicts."""
 
 from __future__ import annotations
 
@@ -12,18 +13,14 @@ import pytest
 
 from pipelines.weather_forecast import PROBLEM, build_lstm_forecaster
 from tasks.core.errors import PipelineError
-from tasks.kinds.series import (
-    SERIES,
-    check_series,
+from tasks.kinds.series import SERIES, persistence_baseline
+from tasks.kinds.series_source import check_series, gap_report, missing_runs, read_series_source
+from tasks.kinds.series_windows import (
     fill,
     fit_station_offsets,
-    gap_report,
     hourly_grid,
     long_gaps,
     missing_hours,
-    missing_runs,
-    persistence_baseline,
-    read_series_source,
     to_windows,
     windows,
 )

@@ -1,6 +1,6 @@
-"""The text kind (tasks/kinds/text.py): collect from CSV, JSON lines and Parquet, the checks on texts with
-quarantine, the stratified seeded split, the vectorisation fitted on the training split only, and a SavedModel that
-takes raw strings and serves what the Keras model predicts."""
+"""The text kind (tasks/kinds/text.py, text_source.py, text_split.py): collect from CSV, JSON lines and Parquet,
+the checks on texts with quarantine, the stratified seeded split, the vectorisation fitted on the training split only,
+and a SavedModel that takes raw strings and serves what the Keras model predicts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import pytest
 from pipelines.movie_reviews import PROBLEM, build_tfidf_classifier
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
-from tasks.kinds.text import TEXT, check_texts, fit_text_spec, read_text_source, stratified_split, with_lengths
+from tasks.kinds.text import TEXT
+from tasks.kinds.text_source import check_texts, read_text_source
+from tasks.kinds.text_split import fit_text_spec, stratified_split, with_lengths
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -2,7 +2,8 @@
 of the tabular suites' summary.json), and refusing a batch that failed (quarantine, one message naming each failure).
 
 The image, text and time-series kinds validate with plain functions returning `Check`s (tasks/kinds/image_checks.py,
-text.py, series.py); tables use Great Expectations suites (tasks/kinds/table_checks.py) and write the same shape.
+text_source.py, series_source.py); tables use Great Expectations suites (tasks/kinds/table_checks.py) and write the
+same shape.
 """
 
 from __future__ import annotations
