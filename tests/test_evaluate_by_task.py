@@ -15,7 +15,7 @@ import pytest
 from pipelines.bike_demand import PROBLEM
 from tasks.core.params import Params
 from tasks.evaluation.evaluate import evaluate, json_safe, metrics_file, render_figures
-from tasks.evaluation.report import numbers_by_key, render_report
+from tasks.evaluation.page import numbers_by_key, render_report
 
 CLASSES = ["no", "yes"]
 

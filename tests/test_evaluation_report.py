@@ -9,7 +9,7 @@ import pytest
 
 from tasks.evaluation.evaluate import metrics_file
 from tasks.evaluation.gate import GatePolicy, decide_blessing
-from tasks.evaluation.report import numbers_by_key, render_report
+from tasks.evaluation.page import numbers_by_key, render_report
 from tasks.evaluation.summary import headline_markdown
 
 SCORES = {

@@ -19,7 +19,7 @@ import pytest
 
 from pipelines import load_problem
 from tasks.data.sources import read_sources
-from tasks.evaluation.report import numbers_by_key
+from tasks.evaluation.page import numbers_by_key
 from tasks.kinds.table_source import parse_as_of, select_before
 from tasks.kinds.table_split import fit_feature_spec, split_by_time
 from tests.workspace_params import copy_params, effective_params, set_params

@@ -47,7 +47,7 @@ from tasks.core.reproducible import rounded
 from tasks.evaluation.champion import champion_identity, savedmodel_predictions
 from tasks.evaluation.gate import decide_blessing, read_gate_policy
 from tasks.evaluation.holdout import HoldoutError, champion_gap, load_holdout, moved_columns
-from tasks.evaluation.report import render_report
+from tasks.evaluation.page import render_report
 from tasks.evaluation.slices import metrics_by_slice, parse_slices
 from tasks.kinds import kind_for
 from tasks.kinds.selection import model_name, select

@@ -39,8 +39,8 @@ from tasks.kinds.selection import select
 from tasks.monitoring.alert import emit_window_drift, notify
 from tasks.monitoring.history import assessed_sizes, read_history, record_windows, window_stem, write_verdict
 from tasks.monitoring.log_reader import GROUND_TRUTH_DIR, join_ground_truth, read_ground_truth, read_prediction_log
+from tasks.monitoring.page import write_monitoring_index, write_window_page
 from tasks.monitoring.reference import Reference, as_prediction_column, model_outputs, production_reference
-from tasks.monitoring.report import write_monitoring_index, write_window_page
 from tasks.monitoring.windows import Window, WindowRule, cut_windows, parse_rule
 from tasks.store.location import store_from_params
 from tasks.store.pointer import checked_production

@@ -23,7 +23,7 @@ from tasks.core.atomic import write_text
 from tasks.core.errors import run_stage
 from tasks.core.lineage import sha256_path
 from tasks.core.params import Params
-from tasks.monitoring.report import write_monitoring_index
+from tasks.monitoring.page import write_monitoring_index
 from tasks.objectives.metrics import metric_label
 from tasks.reports.banner import compared_in_words, verdict_in_words
 from tasks.reports.html import page
@@ -185,7 +185,7 @@ def _rows(entries: list[Entry], with_time: bool) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-# Production monitoring writes its own page outside DVC (tasks/monitoring/report.py): shown here in a frame, so this
+# Production monitoring writes its own page outside DVC (tasks/monitoring/page.py): shown here in a frame, so this
 # page stays byte-reproducible whatever this machine's monitoring history holds.
 MONITORING_SECTION = (
     "<p>The trend of every signal per window of production traffic, and each window's verdict: "

@@ -15,8 +15,8 @@ import pytest
 from tasks.core.errors import PipelineError
 from tasks.monitoring.history import read_history, record_windows, write_verdict
 from tasks.monitoring.log_reader import join_ground_truth, read_ground_truth, read_prediction_log
+from tasks.monitoring.page import monitoring_index
 from tasks.monitoring.reference import version_reference
-from tasks.monitoring.report import monitoring_index
 from tasks.monitoring.windows import cut_windows, parse_rule
 from tasks.serving.prediction_log import LoggedRequest, PredictionLog
 from tasks.store.deploy import training_data_copy
