@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from tasks.core.atomic import atomic_dir
 from tasks.core.errors import PipelineError
 
 RAW_DIR = Path("data/raw")
@@ -89,3 +90,10 @@ def read_split(name: str, features_dir: Path = FEATURES_DIR) -> pd.DataFrame:
 def read_spec(features_dir: Path = FEATURES_DIR) -> dict[str, Any]:
     """The feature spec featurize fitted on the training split."""
     return read_json(features_dir / "spec.json")
+
+
+def write_raw(rows: pd.DataFrame, manifest: dict[str, Any]) -> None:
+    """data/raw as collect leaves it for every kind: the rows and their manifest, replaced together or not at all."""
+    with atomic_dir(RAW_DIR) as tmp:
+        rows.to_parquet(tmp / RAW.name, index=False)
+        (tmp / RAW_MANIFEST.name).write_text(json.dumps(manifest, indent=2) + "\n")

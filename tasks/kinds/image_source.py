@@ -10,7 +10,6 @@ Outputs (data/raw/): `data.parquet` (split, label, image bytes; see tasks.kinds.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
-from tasks.core.artifacts import RAW, RAW_DIR, RAW_MANIFEST
-from tasks.core.atomic import atomic_dir
+from tasks.core.artifacts import write_raw
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 from tasks.data.idx import read_idx
@@ -120,7 +118,5 @@ def collect(problem: ImageProblem, params: Params) -> None:
         "sources": files,
         "images": {k: int(v) for k, v in counts.items()},
     }
-    with atomic_dir(RAW_DIR) as tmp:
-        table.to_parquet(tmp / RAW.name, index=False)
-        (tmp / RAW_MANIFEST.name).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_raw(table, manifest)
     log.info("collected %s images from %s", manifest["images"], source)

@@ -21,12 +21,11 @@ from tasks.checks.quarantine import quarantine
 from tasks.core.artifacts import (
     QUARANTINE_DIR,
     RAW,
-    RAW_DIR,
-    RAW_MANIFEST,
     VALIDATED,
     VALIDATED_DIR,
     VALIDATION_REPORT_DIR,
     read_parquet,
+    write_raw,
 )
 from tasks.core.atomic import atomic_dir
 from tasks.core.errors import PipelineError
@@ -67,9 +66,7 @@ def collect(problem: SeriesProblem, params: Params) -> None:
     source = params.get("collect.source", str)
     http = HttpSettings.from_params(params)
     rows, manifest = read_series_source(source, problem, http)
-    with atomic_dir(RAW_DIR) as tmp:
-        rows.to_parquet(tmp / RAW.name, index=False)
-        (tmp / RAW_MANIFEST.name).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_raw(rows, manifest)
     log.info("collected %d station-hours from %s", len(rows), source)
 
 

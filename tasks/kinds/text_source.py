@@ -20,13 +20,13 @@ import pandas as pd
 from pipelines.problem import TextProblem
 from tasks.core.artifacts import (
     RAW,
-    RAW_DIR,
     RAW_MANIFEST,
     VALIDATED,
     VALIDATED_DIR,
     VALIDATION_REPORT_DIR,
     read_json,
     read_parquet,
+    write_raw,
 )
 from tasks.core.atomic import atomic_dir
 from tasks.core.errors import PipelineError
@@ -75,9 +75,7 @@ def collect(problem: TextProblem, params: Params) -> None:
     source = params.get("collect.source", str)
     http = HttpSettings.from_params(params)
     rows, manifest = read_text_source(source, problem, http)
-    with atomic_dir(RAW_DIR) as tmp:
-        rows.to_parquet(tmp / RAW.name, index=False)
-        (tmp / RAW_MANIFEST.name).write_text(json.dumps(manifest, indent=2) + "\n")
+    write_raw(rows, manifest)
     log.info("collected %d texts from %s (dropped %s)", len(rows), source, manifest["dropped_rows"])
 
 
