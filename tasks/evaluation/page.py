@@ -90,7 +90,8 @@ def weak_spots(evaluation: dict[str, Any]) -> str:
         if not scored:
             continue
         worst = pick(scored, key=lambda r: r[primary])
-        text = f"{name} = {worst['value']} ({worst['rows']} rows): {metric_label(primary)} {metric_text(worst[primary])}"
+        score = metric_text(worst[primary])
+        text = f"{name} = {worst['value']} ({worst['rows']} rows): {metric_label(primary)} {score}"
         if "bias" in worst:
             way = "under-predicts" if worst["bias"] < 0 else "over-predicts"
             text += f", {way} by {abs(worst['bias']):.1f} {evaluation.get('unit', '')} on average"
