@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tasks.serving.classify import classify_answer, classify_as_predict
 from tasks.serving.metrics import Metrics
 from tasks.serving.model_holder import LoadedModel, ModelHolder
 from tasks.serving.prediction_log import LoggedRequest, PredictionLog
@@ -142,10 +143,8 @@ class Serving:
         classes = model.signature.get("output", {}).get("classes")
         if not classes:
             raise RequestError(f"{self.holder.model_name} is not a classifier: use :predict", "unsupported")
-        payload = classify_as_predict(payload)
-        _, outputs = self.score(payload, model, request_id)
-        result = [[[str(name), float(p)] for name, p in zip(classes, row, strict=True)] for row in outputs.tolist()]
-        return {"result": result}, model
+        _, outputs = self.score(classify_as_predict(payload), model, request_id)
+        return classify_answer(outputs, classes), model
 
     def score(self, payload: dict[str, Any], model: LoadedModel, request_id: str) -> tuple[CheckedBatch, np.ndarray]:
         """Check `payload`, run the model, count, log and shadow-score: the checked batch and the outputs."""
@@ -274,20 +273,6 @@ class Serving:
                 "model_card_signature": signature,  # ranges, categories and classes, beyond TF Serving's fields
             },
         }
-
-
-def classify_as_predict(payload: dict[str, Any]) -> dict[str, Any]:
-    """A classify request as the predict request of the same rows (`context` merged into every example)."""
-    unknown = sorted(set(payload) - {"examples", "context", "signature_name"})
-    if unknown:
-        raise RequestError(f'unknown classify request key(s) {unknown}; expected "examples" (and "context")')
-    examples, context = payload.get("examples"), payload.get("context", {})
-    if not isinstance(examples, list) or not all(isinstance(e, dict) for e in examples):
-        raise RequestError('a classify request needs "examples": a list of {field: value} objects')
-    if not isinstance(context, dict):
-        raise RequestError('"context" must be an object of {field: value} shared by every example')
-    rows = [context | example for example in examples]
-    return {"instances": rows} | ({"signature_name": payload["signature_name"]} if "signature_name" in payload else {})
 
 
 def _available(version: int) -> dict[str, Any]:
