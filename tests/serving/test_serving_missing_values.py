@@ -125,3 +125,40 @@ def test_a_field_the_model_needs_is_still_refused_by_its_source_name_when_it_nev
     assert no_island.status == 400 and "missing field(s) ['island']" in no_island.body["error"]
     assert null_island.status == 400 and "instance 0, field 'island': missing value" in null_island.body["error"]
     assert twice.status == 400 and "'bill length (mm)'" in twice.body["error"]
+
+
+@pytest.mark.slow  # the fast counterparts above serve the same app under uvicorn in this process
+def test_the_serving_command_answers_rows_with_missing_values_and_classifies_them(
+    penguins: TinyPenguins, tmp_path: Path
+) -> None:
+    """`python -m tasks.serving` (what `make serve` runs), as its own process, on the same rows."""
+    import os
+    import sys
+    import time
+
+    import yaml
+
+    from tests.serving_process import request, served
+    from tests.workspaces import committed_yaml
+
+    store_of(penguins, tmp_path)
+    params = committed_yaml("params.yaml")
+    params["serving"]["log"] = {"dir": str(tmp_path / "log"), "flush_rows": 1000, "flush_s": 600}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    command = [sys.executable, "-m", "tasks.serving", "--params", str(tmp_path / "params.yaml"), "--port", "0"]
+    command += ["--store", str(tmp_path / "store"), "--model", "penguins"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    rows, features = penguins.rows, features_of(penguins)
+    sent = [as_request(rows.iloc[i], features, i % 3) for i in range(len(rows))]
+    repo = Path(__file__).resolve().parents[2]
+    with served(command, repo, env, tmp_path / "server.log") as url:
+        deadline = time.monotonic() + 120
+        while request(f"{url}/healthz")[0] != 200 and time.monotonic() < deadline:  # loads on its first poll
+            time.sleep(0.2)
+        status, predicted = request(f"{url}/v1/models/penguins:predict", {"instances": sent})
+        classified_status, classified = request(f"{url}/v1/models/penguins:classify", {"examples": sent})
+    expected = penguins.in_process(rows)
+    assert status == 200 and classified_status == 200, (predicted, classified)
+    np.testing.assert_allclose(predicted["predictions"], expected, atol=1e-5)
+    assert predicted["classes"] == penguins.spec["classes"]
+    np.testing.assert_allclose([[p for _, p in row] for row in classified["result"]], expected, atol=1e-5)
