@@ -1,7 +1,10 @@
 """A dense network for tabular problems whose preprocessing lives inside the model.
 
 The exported SavedModel therefore takes raw feature values (strings and integers for categories, raw floats for
-numbers): no training/serving skew. Normalisation statistics and vocabularies come from the feature spec, which
+numbers): no training/serving skew. A column that had missing values in training carries its policy inside the
+model (the spec's `missing`): a number arrives as NaN and is imputed with the training mean beside a missing
+indicator; a category arrives as its missing marker, a category of the vocabulary like any other.
+Normalisation statistics and vocabularies come from the feature spec, which
 featurize fits on the training split only.
 """
 
@@ -20,10 +23,13 @@ def _encoded_inputs(spec: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     encoded = []
     for name, stats in spec["numeric"].items():
         inputs[name] = keras.Input(shape=(1,), dtype="float32", name=name)
+        value = inputs[name]
+        if "missing" in stats:  # NaN is missing: the training mean in its place, and an indicator beside it
+            absent = keras.ops.isnan(value)
+            value = keras.ops.where(absent, keras.ops.full_like(value, stats["mean"]), value)
+            encoded.append(keras.ops.cast(absent, "float32"))
         encoded.append(
-            layers.Normalization(mean=stats["mean"], variance=max(stats["variance"], 1e-12), name=f"norm_{name}")(
-                inputs[name]
-            )
+            layers.Normalization(mean=stats["mean"], variance=max(stats["variance"], 1e-12), name=f"norm_{name}")(value)
         )
     for name, info in spec["categorical"].items():
         if info["dtype"] == "string":

@@ -128,3 +128,19 @@ def test_a_test_score_far_worse_than_validation_is_remarked_with_what_to_check()
     assert "(9% worse on test). Test and validation agree within 25%" in page
     del evaluation["training"]["best_val_rmse"]
     assert "Validation rmse" not in render_report(evaluation, {})  # no validation figure, no remark
+
+
+@pytest.mark.timeout(30)
+def test_weakest_slices_print_a_classifier_metric_with_enough_digits_to_tell_slices_apart() -> None:
+    from tasks.evaluation.page import weak_spots
+
+    evaluation = {
+        "primary_metric": "accuracy",
+        "slices": [
+            {"slice": "sex", "value": "female", "rows": 40, "accuracy": 0.9375},
+            {"slice": "sex", "value": "male", "rows": 41, "accuracy": 0.9024},
+        ],
+    }
+    text = weak_spots(evaluation)
+    assert "sex = male (41 rows): accuracy 0.902" in text
+    assert "accuracy 0.9<" not in text and "accuracy 0.9 " not in text

@@ -6,7 +6,8 @@
 writes `pipelines/<problem>/expectations/raw.json` and `features.json`. A person reviews the diff and commits it;
 validation only ever uses the committed suites. From the reference it derives:
 - the exact column set and a row-count range (1 .. row_factor x the reference rows);
-- per column: the dtype family, no nulls (or the observed non-null share, with slack), and either the category set
+- per column: the dtype family, no nulls (or the observed non-null share, with slack, and in the expectation's
+  `meta` the share seen and the missing-value policy the model applies), and either the category set
   (text and integer columns with at most `max_categories` values) or a value range widened by `margin` x the span
   (clipped at 0 when the reference never goes below 0; the problem's `extra["value_ranges"]` overrides it);
   no distribution bounds for the problem's `extra["calendar_columns"]` (a batch covers only a stretch of time);
@@ -70,6 +71,18 @@ def type_list(series: pd.Series) -> list[str]:
     return TYPE_FAMILIES[dtype_kind]
 
 
+def missing_policy(series: pd.Series, null_share: float) -> dict[str, Any]:
+    """What a column with missing values is held to and how the model treats them (tasks/kinds/table_split.py
+    fits the same policy on the training split; the model carries it, the serving signature states it)."""
+    number = series.dtype.kind in "f" or (series.dtype.kind in "iu" and not pd.api.types.is_bool_dtype(series))
+    return {
+        "missing_share_in_reference": round(null_share, 6),
+        "missing_policy": "impute_mean_with_indicator (numeric feature) or a missing category (categorical feature)"
+        if number
+        else "a missing category",
+    }
+
+
 def column_expectations(
     series: pd.Series,
     margin: float,
@@ -87,6 +100,7 @@ def column_expectations(
     elif null_share < 1:
         mostly = max(0.0, round(1 - min(1.0, 2 * null_share + 0.01), 4))
         out.append(_expectation("expect_column_values_to_not_be_null", column=name, mostly=mostly))
+        out[-1]["meta"] = missing_policy(series, null_share)
     present = series.dropna()
     dtype_kind = series.dtype.kind
     distinct = present.unique()

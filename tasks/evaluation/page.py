@@ -74,6 +74,12 @@ def headline_section(evaluation: dict[str, Any]) -> str:
     return table(headers, rows, cls="headline") + note + weak_spots(evaluation)
 
 
+def metric_text(value: float) -> str:
+    """A metric with enough digits to tell slices apart: one decimal from 100 up (an RMSE of 103.4), else three
+    significant digits (an accuracy of 0.912, not 0.9)."""
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def weak_spots(evaluation: dict[str, Any]) -> str:
     """One line per slice: where the candidate does worst, in the problem's unit (regression: and which way)."""
     primary, rows = evaluation["primary_metric"], evaluation.get("slices") or []
@@ -84,7 +90,8 @@ def weak_spots(evaluation: dict[str, Any]) -> str:
         if not scored:
             continue
         worst = pick(scored, key=lambda r: r[primary])
-        text = f"{name} = {worst['value']} ({worst['rows']} rows): {metric_label(primary)} {worst[primary]:.1f}"
+        score = metric_text(worst[primary])
+        text = f"{name} = {worst['value']} ({worst['rows']} rows): {metric_label(primary)} {score}"
         if "bias" in worst:
             way = "under-predicts" if worst["bias"] < 0 else "over-predicts"
             text += f", {way} by {abs(worst['bias']):.1f} {evaluation.get('unit', '')} on average"

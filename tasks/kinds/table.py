@@ -18,6 +18,7 @@ from pipelines.problem import TabularProblem
 from tasks.core.params import Params
 from tasks.kinds import table_checks, table_drift, table_source, table_split
 from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
+from tasks.kinds.table_split import MISSING_CATEGORY
 from tasks.objectives import baselines as common
 from tasks.objectives.importance import permutation_importance
 
@@ -50,23 +51,39 @@ class TableKind:
         import tensorflow as tf
 
         inputs: dict[str, Any] = {}
-        for name in spec["numeric"]:
-            inputs[name] = tf.constant(frame[name].to_numpy(dtype="float32").reshape(-1, 1))
+        for name in spec["numeric"]:  # a missing number is NaN: the model imputes it (pipelines/tabular_model.py)
+            inputs[name] = tf.constant(pd.to_numeric(frame[name]).to_numpy(dtype="float32").reshape(-1, 1))
         for name, info in spec["categorical"].items():
+            column = frame[name]
+            if column.isna().any():  # the missing marker the model was trained with, never the string "None"
+                marker = info.get("missing", {}).get("marker", MISSING_CATEGORY if info["dtype"] == "string" else -1)
+                column = column.astype(object).where(column.notna(), marker)
             if info["dtype"] == "string":
-                inputs[name] = tf.constant(frame[name].astype(str).to_numpy().reshape(-1, 1))
+                inputs[name] = tf.constant(column.astype(str).to_numpy().reshape(-1, 1))
             else:
-                inputs[name] = tf.constant(frame[name].to_numpy(dtype="int64").reshape(-1, 1))
+                inputs[name] = tf.constant(column.to_numpy(dtype="int64").reshape(-1, 1))
         return inputs
 
     def signature_inputs(self, spec: dict[str, Any], train: pd.DataFrame) -> list[dict[str, Any]]:
+        """One entry per model input. `field` is the source's own column name where it differs from the input's
+        (requests use either); `missing` states the policy for a column that had missing values in training:
+        null, an absent field (and NaN for a number) are then served as the model was trained, not refused."""
         inputs: list[dict[str, Any]] = []
-        for name in spec["numeric"]:
+        fields = spec.get("source_names", {})
+        for name, stats in spec["numeric"].items():
             column = pd.to_numeric(train[name])
             rng = {"min": float(column.min()), "max": float(column.max())}
             inputs.append({"name": name, "dtype": "float32", "shape": [], "range": rng})
+            if "missing" in stats:
+                inputs[-1]["missing"] = {**stats["missing"], "fill": stats["mean"]}
         for name, info in spec["categorical"].items():
-            inputs.append({"name": name, "dtype": info["dtype"], "shape": [], "categories": list(info["vocabulary"])})
+            entry = {"name": name, "dtype": info["dtype"], "shape": [], "categories": list(info["vocabulary"])}
+            if "missing" in info:
+                entry["missing"] = dict(info["missing"])
+            inputs.append(entry)
+        for entry in inputs:
+            if entry["name"] in fields:
+                entry["field"] = fields[entry["name"]]
         return inputs
 
     def card_inputs(self, spec: dict[str, Any]) -> dict[str, Any]:

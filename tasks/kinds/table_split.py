@@ -23,7 +23,7 @@ from tasks.core.artifacts import FEATURES_DIR, VALIDATED, read_parquet
 from tasks.core.atomic import atomic_dir
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
-from tasks.kinds.table_source import GIVEN_TEST
+from tasks.kinds.table_source import GIVEN_TEST, safe_name
 
 SPLIT_MODES = ("time", "stratified", "random", "given")
 log = logging.getLogger(__name__)
@@ -134,22 +134,43 @@ def encode_target(frame: pd.DataFrame, target: str, values: list[Any]) -> pd.Dat
     return frame.assign(**{target: frame[target].map(lambda v: lookup[str(v)]).astype("int64")})
 
 
+MISSING_CATEGORY = "(missing)"
+"""The category a string column's missing values (null, an absent field, an NA marker) train and serve as."""
+
+
+def missing_marker(vocabulary: list[Any]) -> Any:
+    """The value an integer category column's missing values become: -1, or below every known value."""
+    return -1 if -1 not in vocabulary else min(vocabulary) - 1
+
+
 def fit_feature_spec(train: pd.DataFrame, problem: TabularProblem) -> dict[str, Any]:
-    """Statistics the model's preprocessing needs, from the training split alone."""
-    numeric = {
-        name: {"mean": float(train[name].mean()), "variance": float(train[name].var(ddof=0))}
-        for name in problem.numeric_features
-    }
+    """Statistics the model's preprocessing needs, from the training split alone.
+
+    A column with missing values in training gets a `missing` policy, which the model carries inside itself
+    (pipelines/tabular_model.py) and the serving signature states: numbers are imputed with the training mean and
+    a missing indicator is added; categories get a "missing" category of their own. Columns without missing values
+    are described exactly as before (no `missing` key).
+    """
+    numeric = {}
+    for name in problem.numeric_features:
+        column = train[name]
+        numeric[name] = {"mean": float(column.mean()), "variance": float(column.var(ddof=0))}
+        share = float(column.isna().mean())
+        if share > 0:
+            numeric[name]["missing"] = {"policy": "impute_mean_with_indicator", "share": round(share, 6)}
     categorical = {}
     for name in problem.categorical_features:
         column = train[name]
         is_string = pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
         values = sorted(column.dropna().unique().tolist())
-        categorical[name] = {
-            "dtype": "string" if is_string else "int64",
-            "vocabulary": [str(v) for v in values] if is_string else [int(v) for v in values],
-        }
-    return {
+        vocabulary = [str(v) for v in values] if is_string else [int(v) for v in values]
+        categorical[name] = {"dtype": "string" if is_string else "int64", "vocabulary": vocabulary}
+        share = float(column.isna().mean())
+        if share > 0:
+            marker = MISSING_CATEGORY if is_string else missing_marker(vocabulary)
+            categorical[name]["vocabulary"] = [*vocabulary, marker]
+            categorical[name]["missing"] = {"policy": "category", "marker": marker, "share": round(share, 6)}
+    spec: dict[str, Any] = {
         "kind": "table",
         "problem": problem.name,
         "task": problem.task,
@@ -159,6 +180,19 @@ def fit_feature_spec(train: pd.DataFrame, problem: TabularProblem) -> dict[str, 
         "categorical": categorical,
         "train_rows": len(train),
     }
+    source_names = {safe_name(c): str(c) for c in problem.source_columns if safe_name(c) != str(c)}
+    source_names = {k: v for k, v in source_names.items() if k in problem.features}
+    if source_names:  # the fields a request may use: the source's own names (tasks/serving/request_checks.py)
+        spec["source_names"] = source_names
+    return spec
+
+
+def add_na_markers(spec: dict[str, Any], markers: Any) -> None:
+    """State the source's NA markers (`collect.read.na_values`: `?`) in each missing-value policy: the server then
+    takes them for missing too, as collect did."""
+    for info in [*spec["numeric"].values(), *spec["categorical"].values()]:
+        if markers and "missing" in info:
+            info["missing"]["na_markers"] = [str(m) for m in markers]
 
 
 def split(problem: TabularProblem, params: Params, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -189,6 +223,7 @@ def featurize(problem: TabularProblem, params: Params) -> dict[str, Any]:
     frame = read_parquet(VALIDATED)
     splits = split(problem, params, frame)
     spec = fit_feature_spec(splits["train"], problem)
+    add_na_markers(spec, params.raw("collect.read.na_values", None) or ())  # the source's NA markers, if any
     if problem.task == "classification":
         values, names = class_names(problem, frame[problem.target])
         splits = {name: encode_target(part, problem.target, values) for name, part in splits.items()}

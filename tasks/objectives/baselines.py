@@ -28,14 +28,33 @@ def _feature_encoder(spec: dict[str, Any]) -> Any:
     """Standardised numbers and one-hot categories; categories unseen in training encode as all zeros, as the
     model's lookup layers treat them as out-of-vocabulary."""
     from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    return ColumnTransformer(
-        [
-            ("numeric", StandardScaler(), list(spec["numeric"])),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), list(spec["categorical"])),
-        ]
-    )
+    complete = [n for n, c in spec["categorical"].items() if "missing" not in c]
+    parts: list[tuple[str, Any, list[str]]] = [
+        ("numeric", StandardScaler(), [n for n, s in spec["numeric"].items() if "missing" not in s]),
+        ("categorical", OneHotEncoder(handle_unknown="ignore"), complete),
+    ]
+    # columns with missing values in training: the model's own policy (mean + indicator; a "missing" category)
+    gappy_numbers = [n for n, s in spec["numeric"].items() if "missing" in s]
+    if gappy_numbers:
+        imputed = make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler())
+        parts.append(("numeric_missing", imputed, gappy_numbers))
+    for name, info in spec["categorical"].items():
+        if "missing" in info:
+            fill = SimpleImputer(strategy="constant", fill_value=info["missing"]["marker"], missing_values=None)
+            coded = make_pipeline(_as_object(), fill, OneHotEncoder(handle_unknown="ignore"))
+            parts.append((f"categorical_missing_{name}", coded, [name]))
+    return ColumnTransformer(parts)
+
+
+def _as_object() -> Any:
+    """A transformer making a column `object` with None for every missing value (NaN included)."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    return FunctionTransformer(lambda x: pd.DataFrame(x).astype(object).where(pd.DataFrame(x).notna(), None))
 
 
 def linear_baseline(train: pd.DataFrame, spec: dict[str, Any], alpha: float = 1.0) -> Predictor:

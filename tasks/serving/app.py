@@ -1,14 +1,16 @@
 """TF Serving's REST API (FastAPI), plus `/healthz` and Prometheus `/metrics`.
 
     POST /v1/models/<name>[/versions/<v>|/labels/<label>]:predict   {"instances": [...]} or {"inputs": ...}
+    POST /v1/models/<name>[/versions/<v>|/labels/<label>]:classify  {"examples": [...], "context": {...}}
     GET  /v1/models/<name>[/versions/<v>|/labels/<label>]            model status
     GET  /v1/models/<name>[/versions/<v>|/labels/<label>]/metadata   signature
 
-Answers are TF Serving's: `{"predictions": [...]}` for rows, `{"outputs": ...}` for columns, `{"error": "..."}` with
-400 (invalid request), 401/403 (token), 404 (unknown model, version or label), 413 (body too large), 503 (nothing
-loaded yet), 500. Each answer carries the version that produced it in the `X-Model-Version` header and its request
-id in `X-Request-Id`. With a shadow version set, the request is scored by it too, on a background thread after the
-answer is ready, and both outputs go to the prediction log.
+Answers are TF Serving's: `{"predictions": [...]}` for rows, `{"outputs": ...}` for columns (a classifier adds
+`"classes"`, the class name of each probability), `{"result": [[[class, probability], ...]]}` for classify,
+`{"error": "..."}` with 400 (invalid request), 401/403 (token), 404 (unknown model, version or label), 413 (body too
+large), 503 (nothing loaded yet), 500. Each answer carries the version that produced it in the `X-Model-Version`
+header and its request id in `X-Request-Id`. With a shadow version set, the request is scored by it too, on a
+background thread after the answer is ready, and both outputs go to the prediction log.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tasks.serving.classify import classify_answer, classify_as_predict
 from tasks.serving.metrics import Metrics
 from tasks.serving.model_holder import LoadedModel, ModelHolder
 from tasks.serving.prediction_log import LoggedRequest, PredictionLog
@@ -122,6 +125,29 @@ class Serving:
     def predict(self, body: bytes, version: int | None, label: str | None, request_id: str) -> tuple[dict, LoadedModel]:
         payload = parse_body(body)
         model = self.model(version, label)
+        batch, outputs = self.score(payload, model, request_id)
+        key = "predictions" if batch.row_format else "outputs"
+        answer: dict[str, Any] = {key: outputs.tolist()}
+        classes = model.signature.get("output", {}).get("classes")
+        if classes:  # a classifier says which probability is which class, beside TF Serving's own key
+            answer["classes"] = list(classes)
+        return answer, model
+
+    def classify(
+        self, body: bytes, version: int | None, label: str | None, request_id: str
+    ) -> tuple[dict, LoadedModel]:
+        """TF Serving's classify: `{"examples": [{field: value}], "context": {field: value}}` (context fields apply
+        to every example) answered `{"result": [[[class name, probability], ...] per example]}`."""
+        payload = parse_body(body)
+        model = self.model(version, label)
+        classes = model.signature.get("output", {}).get("classes")
+        if not classes:
+            raise RequestError(f"{self.holder.model_name} is not a classifier: use :predict", "unsupported")
+        _, outputs = self.score(classify_as_predict(payload), model, request_id)
+        return classify_answer(outputs, classes), model
+
+    def score(self, payload: dict[str, Any], model: LoadedModel, request_id: str) -> tuple[CheckedBatch, np.ndarray]:
+        """Check `payload`, run the model, count, log and shadow-score: the checked batch and the outputs."""
         try:
             batch = check_request(payload, model.signature, self.options.policy)
         except OutOfRange as refused:  # what production was sent matters to monitoring, answered or not
@@ -137,8 +163,7 @@ class Serving:
         self.metrics.inc("instances_total", batch.n, model=self.holder.model_name)
         entry = self.log_entry(request_id, model, batch, outputs)
         self.after_answer(entry, batch.arrays, model)
-        answer = {"predictions": outputs.tolist()} if batch.row_format else {"outputs": outputs.tolist()}
-        return answer, model
+        return batch, outputs
 
     def log_refused(self, refused: OutOfRange, model: LoadedModel, request_id: str) -> None:
         """Log a request refused for out-of-range values: its inputs, no outputs, `refused` saying why."""
@@ -323,14 +348,15 @@ def create_app(serving: Serving, log_to_close: PredictionLog | None = None) -> F
         try:
             serving.check_token(request)
             _, version, label, op = serving.target(path)
-            if op != ":predict":
+            if op not in (":predict", ":classify"):
                 raise ServingError(
                     404 if op is None or op == "/metadata" else 400,
-                    f"unsupported method {op or 'POST'} (this server answers :predict)",
+                    f"unsupported method {op or 'POST'} (this server answers :predict and :classify)",
                     "unsupported",
                 )
             body = await read_body(request, serving.options.max_body_bytes)
-            answer, model = await run_in_threadpool(serving.predict, body, version, label, request_id)
+            handler = serving.predict if op == ":predict" else serving.classify
+            answer, model = await run_in_threadpool(handler, body, version, label, request_id)
         except ServingError as err:
             record(err.status, err.kind)
             return _error(err, headers)

@@ -77,6 +77,8 @@ def parse_body(body: bytes) -> dict[str, Any]:
 def split_fields(payload: dict[str, Any], signature: dict[str, Any], policy: CheckPolicy) -> tuple[dict, int, bool]:
     """({input name: [value per instance]}, number of instances, row format?) from `instances` or `inputs`."""
     names = [spec["name"] for spec in signature["inputs"]]
+    aliases = field_aliases(signature)
+    optional = {spec["name"] for spec in signature["inputs"] if "missing" in spec}
     wanted = signature.get("name", "serving_default")
     if payload.get("signature_name", wanted) != wanted:
         raise RequestError(f"unknown signature_name {payload['signature_name']!r}; this model serves {wanted!r}")
@@ -94,9 +96,10 @@ def split_fields(payload: dict[str, Any], signature: dict[str, Any], policy: Che
         columns: dict[str, list[Any]] = {name: [] for name in names}
         for i, instance in enumerate(instances):
             if isinstance(instance, dict):
-                _check_names(instance, names, f"instance {i}")
+                instance = _by_input_name(instance, aliases, f"instance {i}")
+                _check_names(instance, names, f"instance {i}", optional, aliases)
                 for name in names:
-                    columns[name].append(instance[name])
+                    columns[name].append(instance.get(name))
             elif len(names) == 1:
                 columns[names[0]].append(instance)
             else:
@@ -104,8 +107,8 @@ def split_fields(payload: dict[str, Any], signature: dict[str, Any], policy: Che
         return columns, n, True
     inputs = payload["inputs"]
     if isinstance(inputs, dict):
-        _check_names(inputs, names, '"inputs"')
-        columns = inputs
+        columns = _by_input_name(inputs, aliases, '"inputs"')
+        _check_names(columns, names, '"inputs"', set(), aliases)
     elif len(names) == 1:
         columns = {names[0]: inputs}
     else:
@@ -129,13 +132,41 @@ def _check_batch_size(n: int, policy: CheckPolicy) -> None:
         raise RequestError(f"the request has {n} instances; at most {policy.max_batch} are accepted", "batch_too_large")
 
 
-def _check_names(record: dict[str, Any], names: list[str], where: str) -> None:
-    missing = [n for n in names if n not in record]
+def field_aliases(signature: dict[str, Any]) -> dict[str, str]:
+    """{source field name: input name} for the inputs whose source column is named otherwise (`education-num`,
+    `Miles per gallon`): a request may use the source's own name or the input's."""
+    inputs = signature["inputs"]
+    return {spec["field"]: spec["name"] for spec in inputs if spec.get("field", spec["name"]) != spec["name"]}
+
+
+def _by_input_name(record: dict[str, Any], aliases: dict[str, str], where: str) -> dict[str, Any]:
+    if not aliases or not any(key in aliases for key in record):
+        return record
+    renamed: dict[str, Any] = {}
+    given_as: dict[str, str] = {}
+    for key, value in record.items():
+        name = aliases.get(key, key)
+        if name in renamed:
+            raise RequestError(
+                f"{where}: field {key!r} is given twice (also as {given_as[name]!r}); send one of them",
+                "unknown_field",
+            )
+        renamed[name], given_as[name] = value, key
+    return renamed
+
+
+def _check_names(
+    record: dict[str, Any], names: list[str], where: str, optional: set[str] = frozenset(), aliases: dict | None = None
+) -> None:
+    """Unknown fields are refused; an absent field is refused unless its input has a missing-value policy."""
+    shown = {name: field for field, name in (aliases or {}).items()}
+    expected = [shown.get(n, n) for n in names]
+    missing = [shown.get(n, n) for n in names if n not in record and n not in optional]
     unknown = sorted(set(record) - set(names))
     if unknown:
-        raise RequestError(f"{where}: unknown field(s) {unknown}; the model takes {names}", "unknown_field")
+        raise RequestError(f"{where}: unknown field(s) {unknown}; the model takes {expected}", "unknown_field")
     if missing:
-        raise RequestError(f"{where}: missing field(s) {missing}; the model takes {names}", "missing_field")
+        raise RequestError(f"{where}: missing field(s) {missing}; the model takes {expected}", "missing_field")
 
 
 def _show(value: Any) -> str:
@@ -164,8 +195,14 @@ def check_field(values: list[Any], spec: dict[str, Any], policy: CheckPolicy, ba
     if whole is not None:
         return whole
     cells = []
+    gappy = "missing" in spec
     for i, value in enumerate(values):
-        where = f"instance {i}, field {name!r}"
+        where = f"instance {i}, field {spec.get('field', name)!r}"
+        if gappy and (_is_gap(value, {None, *spec["missing"].get("na_markers", [])}) or _is_nan(value)):
+            if "marker" not in spec["missing"]:
+                cells.append(np.full(shape, np.nan, dtype="float32"))  # the model imputes it (its missing policy)
+                continue
+            value = spec["missing"]["marker"]  # an integer category's "missing" category
         if value is None:
             raise RequestError(f"{where}: missing value (null)", "missing_value")
         array = _as_numeric(value, where, dtype)
@@ -209,6 +246,14 @@ def _whole_column(values: list[Any], spec: dict[str, Any], policy: CheckPolicy) 
     elif "categories" in spec and not set(array.ravel().tolist()).issubset(spec["categories"]):
         return None
     return array.astype(NUMPY_DTYPES.get(dtype, "float32"), copy=False)
+
+
+def _is_gap(value: Any, gaps: set[Any]) -> bool:
+    return value is None or (isinstance(value, str) and value in gaps)
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _as_numeric(value: Any, where: str, dtype: str) -> np.ndarray:
@@ -257,11 +302,14 @@ def _check_strings(values: list[Any], spec: dict[str, Any], batch: CheckedBatch)
         raise RequestError(f"field {name!r}: only scalar string inputs are served", "wrong_shape")
     known = set(spec.get("categories", []))
     flat = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in values]
+    if "missing" in spec:  # null, an absent field or the source's NA marker: the model's "missing" category
+        gaps = {None, *spec["missing"].get("na_markers", [])}
+        values = flat = [spec["missing"]["marker"] if _is_gap(v, gaps) else v for v in flat]
     if all(type(v) is str for v in flat) and (not known or known.issuperset(flat)):  # all fine: no loop below
         return np.asarray(flat, dtype=object).reshape((len(flat), *shape))
     cells = []
     for i, value in enumerate(values):
-        where = f"instance {i}, field {name!r}"
+        where = f"instance {i}, field {spec.get('field', name)!r}"
         if isinstance(value, list) and len(value) == 1:
             value = value[0]
         if value is None:
