@@ -30,6 +30,7 @@ from tasks.core.artifacts import RAW_DIR
 from tasks.core.atomic import atomic_dir
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
+from tasks.data.read_options import ReadOptions
 from tasks.data.sources import MAX_LINE_BYTES, HttpSettings, SourceFile, fetch, parse_table, resolve_source
 from tasks.kinds.table_times import DEFAULT_MAX_UNTIMED_SHARE, check_untimed_share, derive_times
 
@@ -50,6 +51,8 @@ class CollectSettings:
     http: HttpSettings = field(default_factory=HttpSettings)
     max_line_bytes: int = MAX_LINE_BYTES
     max_untimed_share: float = DEFAULT_MAX_UNTIMED_SHARE
+    read: ReadOptions = field(default_factory=ReadOptions)  # collect.read: how the source's files are read
+    test_read: ReadOptions = field(default_factory=ReadOptions)  # collect.read overridden by collect.test_read
 
     @classmethod
     def from_params(cls, params: Params) -> CollectSettings:
@@ -66,7 +69,14 @@ class CollectSettings:
             max_untimed_share=params.get(
                 "collect.max_untimed_share", float, DEFAULT_MAX_UNTIMED_SHARE, minimum=0.0, maximum=1.0
             ),
+            read=(read := read_options(params)),
+            test_read=read.overridden(params.raw("collect.test_read", None), "collect.test_read"),
         )
+
+
+def read_options(params: Params) -> ReadOptions:
+    """`collect.read` of the params: how the problem's source files are read (tasks/data/read_options.py)."""
+    return ReadOptions.from_mapping(params.raw("collect.read", None), "collect.read")
 
 
 def iso(as_of: pd.Timestamp | None) -> str | None:
@@ -162,7 +172,7 @@ def read_manifest(out_dir: Path = OUT_DIR) -> dict[str, Any] | None:
 
 
 def parse_files(files: list[SourceFile], settings: CollectSettings) -> list[pd.DataFrame]:
-    return [parse_table(f, settings.max_line_bytes) for f in files]
+    return [parse_table(f, settings.max_line_bytes, settings.read) for f in files]
 
 
 def collect_s3(
@@ -215,10 +225,13 @@ def collect_s3(
 def collect_files(settings: CollectSettings, problem: TabularProblem) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read a file, glob or URL in full (and the test source, for a given test split)."""
     files = [fetch(uri, settings.http) for uri in resolve_source(settings.source)]
-    parts = [conform_columns(parse_table(f, settings.max_line_bytes), problem, f.uri) for f in files]
+    parts = [conform_columns(parse_table(f, settings.max_line_bytes, settings.read), problem, f.uri) for f in files]
     if settings.test_source:
         test_files = [fetch(uri, settings.http) for uri in resolve_source(settings.test_source)]
-        tests = [conform_columns(parse_table(f, settings.max_line_bytes), problem, f.uri) for f in test_files]
+        tests = [
+            conform_columns(parse_table(f, settings.max_line_bytes, settings.test_read), problem, f.uri)
+            for f in test_files
+        ]
         parts = [p.assign(**{GIVEN_TEST: False}) for p in parts] + [t.assign(**{GIVEN_TEST: True}) for t in tests]
         files += test_files
     for part, source_file in zip(parts, files, strict=True):
