@@ -36,6 +36,7 @@ import pandas as pd
 
 from pipelines import load_problem
 from pipelines.problem import TabularProblem
+from tasks.checks.categories import top_k_expectation
 from tasks.core.atomic import write_text
 from tasks.core.errors import PipelineError, run_stage
 from tasks.core.params import Params
@@ -94,6 +95,8 @@ def column_expectations(
     if (dtype_kind == "O" or dtype_kind in "iu") and len(distinct) <= max_categories:
         values = sorted(distinct.tolist(), key=lambda v: (str(type(v)), v))
         out.append(_expectation("expect_column_values_to_be_in_set", column=name, value_set=values))
+    elif dtype_kind == "O" and len(distinct) > max_categories:  # warns, naming the column and what is checked
+        out.append(top_k_expectation(series, max_categories))
     elif is_number and len(present):
         integer = dtype_kind in "iu"
         lo, hi = float(present.min()), float(present.max())
