@@ -56,7 +56,7 @@ class Finding:
             parts.append(f"unexpected column(s) {self.unexpected_columns}")
         if self.error:
             parts.append(f"could not be evaluated: {self.error}")
-        if self.unexpected_count:
+        if self.unexpected_count and self.expectation != "no_duplicate_rows":  # that one's observed names the rows
             parts.append(f"{self.unexpected_count} bad value(s), e.g. {self.sample_bad_values}")
         elif self.observed is not None and not (self.missing_columns or self.unexpected_columns):
             parts.append(f"observed {self.observed!r}")
