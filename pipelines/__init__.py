@@ -17,6 +17,9 @@ PROBLEMS: dict[str, str] = {
     "breast_cancer": "pipelines.breast_cancer",
     "movie_reviews": "pipelines.movie_reviews",
     "weather_forecast": "pipelines.weather_forecast",
+    "penguins": "pipelines.penguins",
+    "car_mpg": "pipelines.car_mpg",
+    "penguins_census": "pipelines.penguins_census",
 }
 
 

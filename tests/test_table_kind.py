@@ -99,3 +99,12 @@ def test_the_dense_classifier_outputs_one_probability_per_named_class() -> None:
     }
     model = build_dense_classifier(spec, {"hidden_units": [4], "dropout": 0.0, "learning_rate": 0.01})
     assert model.output.shape[-1] == 2 and model.output.dtype == "float32"
+
+
+def test_rows_without_a_target_are_left_out_of_the_splits_and_counted() -> None:
+    from tasks.kinds.table_split import labelled_rows
+
+    frame = pd.DataFrame({"mpg": [18.0, np.nan, 21.0, np.nan], "hp": [130.0, 165.0, np.nan, 95.0]})
+    kept, unlabelled = labelled_rows(frame, "mpg")
+    assert unlabelled == 2 and kept["mpg"].tolist() == [18.0, 21.0]
+    assert kept["hp"].isna().tolist() == [False, True]  # a missing feature stays for the model's policy

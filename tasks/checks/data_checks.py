@@ -1,7 +1,7 @@
 """Checks a GX suite cannot express, streamed over the same chunks: freshness, duplicate rows, target leakage.
 
 - freshness: no timestamp after `now`; gaps between consecutive timestamps longer than `max_gap` are reported.
-- duplicates: rows that repeat another row in every column (8 bytes per row, a 64-bit row hash).
+- duplicates: rows that repeat another row in every column (tasks/checks/duplicates.py: file and line of each).
 - leakage: a column that equals the target, or two columns whose sum or difference equals the target in every row
   (`casual + registered == bikers`). Relations among the problem's declared leakage columns are reported as
   passing (those columns are dropped before featurize); a relation through any other column fails.
@@ -12,12 +12,14 @@ Each check gives an `ExpectationResult` like the suite's, so reports and message
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tasks.checks.duplicates import DuplicateRows
 from tasks.checks.expectation_check import ExpectationResult
 
 MAX_LEAKAGE_COLUMNS = 40  # pairs grow quadratically; wider tables are checked on their first 40 numeric columns
@@ -33,6 +35,7 @@ class CheckSettings:
     gap_severity: str = "warning"
     duplicate_severity: str = "critical"
     sample_size: int = 5
+    max_duplicate_share: float = 0.0
 
 
 def _result(name: str, column: str | None, success: bool, severity: str, **result: Any) -> ExpectationResult:
@@ -46,16 +49,17 @@ class DataChecks:
     def __init__(self, settings: CheckSettings) -> None:
         self.s = settings
         self.times: list[np.ndarray] = []
-        self.row_hashes: list[np.ndarray] = []
+        self.duplicates = DuplicateRows(settings.duplicate_severity, settings.max_duplicate_share, settings.sample_size)
         self.leak_candidates: dict[tuple[str, ...], bool] | None = None
         self.rows = 0
 
-    def update(self, chunk: pd.DataFrame) -> None:
+    def update(self, chunk: pd.DataFrame, origin: pd.DataFrame | None = None) -> None:
+        """`chunk`: the collected columns; `origin`: each row's file and line (collect's ORIGIN_COLUMNS), if known."""
         self.rows += len(chunk)
         if self.s.timestamp in chunk.columns:
             times = pd.to_datetime(chunk[self.s.timestamp], errors="coerce").dropna()
             self.times.append(times.to_numpy(dtype="datetime64[ns]").view("int64"))
-        self.row_hashes.append(pd.util.hash_pandas_object(chunk, index=False).to_numpy().view("int64"))
+        self.duplicates.update(chunk, origin)
         self._update_leakage(chunk)
 
     def _update_leakage(self, chunk: pd.DataFrame) -> None:
@@ -87,9 +91,12 @@ class DataChecks:
                     derived = values[key[0]] + values[key[1]]
                 self.leak_candidates[key] = bool(np.array_equal(derived, target, equal_nan=False))
 
-    def finish(self) -> list[ExpectationResult]:
+    def finish(
+        self, sources: list[str] | None = None, lookup: Callable[[list[int]], pd.DataFrame] | None = None
+    ) -> list[ExpectationResult]:
+        """`sources`: the files rows came from (the manifest's); `lookup`: rows by position, for the duplicates."""
         freshness = self._freshness() if self.s.timestamp is not None else []
-        return [*freshness, self._duplicates(), *self._leakage()]
+        return [*freshness, self.duplicates.finish(sources, lookup), *self._leakage()]
 
     def _freshness(self) -> list[ExpectationResult]:
         column = self.s.timestamp
@@ -131,20 +138,6 @@ class DataChecks:
                 )
             )
         return results
-
-    def _duplicates(self) -> ExpectationResult:
-        hashes = np.concatenate(self.row_hashes) if self.row_hashes else np.empty(0, dtype="int64")
-        self.row_hashes = []
-        hashes.sort()
-        repeats = int((hashes[1:] == hashes[:-1]).sum()) if len(hashes) > 1 else 0
-        return _result(
-            "no_duplicate_rows",
-            None,
-            repeats == 0,
-            self.s.duplicate_severity,
-            observed_value=f"{repeats} row(s) repeat an earlier row",
-            unexpected_count=repeats,
-        )
 
     def _leakage(self) -> list[ExpectationResult]:
         found = [key for key, exact in (self.leak_candidates or {}).items() if exact and self.rows]

@@ -56,7 +56,7 @@ class Finding:
             parts.append(f"unexpected column(s) {self.unexpected_columns}")
         if self.error:
             parts.append(f"could not be evaluated: {self.error}")
-        if self.unexpected_count:
+        if self.unexpected_count and self.expectation != "no_duplicate_rows":  # that one's observed names the rows
             parts.append(f"{self.unexpected_count} bad value(s), e.g. {self.sample_bad_values}")
         elif self.observed is not None and not (self.missing_columns or self.unexpected_columns):
             parts.append(f"observed {self.observed!r}")
@@ -133,7 +133,8 @@ def describe_expected(expectation: str, kwargs: dict[str, Any]) -> str | None:
         what = expectation.removeprefix("expect_column_").removeprefix("expect_table_").split("_to_be")[0]
         return f"{what} between {kwargs.get('min_value')} and {kwargs.get('max_value')}"
     if "value_set" in kwargs:
-        return f"values in {kwargs['value_set']}"
+        share = f"at least {kwargs['mostly']:.0%} of " if kwargs.get("mostly", 1) < 1 else ""
+        return f"{share}values in {kwargs['value_set']}"
     if "type_list" in kwargs or "type_" in kwargs:
         return f"dtype in {kwargs.get('type_list') or [kwargs.get('type_')]}"
     if "column_set" in kwargs:

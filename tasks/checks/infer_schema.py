@@ -37,6 +37,7 @@ import pandas as pd
 
 from pipelines import load_problem
 from pipelines.problem import TabularProblem
+from tasks.checks.categories import top_k_expectation
 from tasks.core.atomic import write_text
 from tasks.core.errors import PipelineError, run_stage
 from tasks.core.params import Params
@@ -108,6 +109,8 @@ def column_expectations(
     if (dtype_kind == "O" or dtype_kind in "iu") and len(distinct) <= max_categories:
         values = sorted(distinct.tolist(), key=lambda v: (str(type(v)), v))
         out.append(_expectation("expect_column_values_to_be_in_set", column=name, value_set=values))
+    elif dtype_kind == "O" and len(distinct) > max_categories:  # warns, naming the column and what is checked
+        out.append(top_k_expectation(series, max_categories))
     elif is_number and len(present):
         integer = dtype_kind in "iu"
         lo, hi = float(present.min()), float(present.max())
@@ -221,13 +224,13 @@ def infer_profile(
     return infer_reference_profile(frame, f"{problem.name}.reference", problem.timestamp, exclude, notes=notes)
 
 
-def load_reference(path: str, problem: TabularProblem) -> pd.DataFrame:
+def load_reference(path: str, problem: TabularProblem, options: Any = None) -> pd.DataFrame:
     """Reference rows as collect writes them (safe column names, the problem's timestamp column if it has time),
-    from any source `collect` reads."""
+    from any source `collect` reads, read with the problem's source options (`options`: collect.read)."""
     from tasks.data.sources import read_sources
     from tasks.kinds.table_source import conform_columns
 
-    frame, _ = read_sources(path)
+    frame, _ = read_sources(path, options=options)
     frame = conform_columns(frame, problem, path)  # the safe column names collect writes
     has_time = problem.timestamp is not None and problem.derive_timestamp is not None
     if has_time and problem.timestamp not in frame.columns:
@@ -270,9 +273,15 @@ def refuse_to_overwrite(texts: dict[Path, str], force: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    params = Params.load()
+    # The problem first: its own params (pipelines/<problem>/params.yaml) give the default reference and options.
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--problem", default=None)
+    chosen, _ = early.parse_known_args(argv)
+    params = Params.load(problem=chosen.problem)
     parser = argparse.ArgumentParser(prog="python -m tasks.checks.infer_schema", description=__doc__.split("\n")[0])
-    parser.add_argument("--reference", default=params.get("collect.source", str), help="file, glob or URL")
+    parser.add_argument(
+        "--reference", default=params.get("collect.source", str), help="file, glob or URL (default: the problem's)"
+    )
     parser.add_argument("--problem", default=params.get("problem", str))
     parser.add_argument("--out-dir", type=Path, default=None, help="default: pipelines/<problem>/expectations")
     parser.add_argument("--margin", type=float, default=0.1, help="range widening, as a share of the span")
@@ -290,7 +299,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     problem = load_problem(args.problem)
-    frame = load_reference(args.reference, problem)
+    from tasks.data.read_options import ReadOptions
+
+    frame = load_reference(args.reference, problem, ReadOptions.from_mapping(params.raw("collect.read", None)))
     out_dir = args.out_dir or problem.expectations_dir
     notes = (
         f"Inferred by `python -m tasks.checks.infer_schema` from {args.reference} ({len(frame)} rows; "

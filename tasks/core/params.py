@@ -71,7 +71,9 @@ class Params:
         self.layers = layers if layers is not None else [(str(source), data)]
 
     @classmethod
-    def load(cls, path: str | Path = PARAMS_FILE) -> Params:
+    def load(cls, path: str | Path = PARAMS_FILE, problem: str | None = None) -> Params:
+        """params.yaml with the selected problem's own file over it; `problem` selects another than params.yaml's
+        (`python -m tasks.checks.infer_schema --problem X` reads X's source and options)."""
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -81,6 +83,8 @@ class Params:
             raise PipelineError(f"{path}: not valid YAML: {err}") from None
         if not isinstance(data, dict):
             raise PipelineError(f"{path}: expected a mapping of stage sections at the top level")
+        if problem is not None:
+            data = {**data, "problem": problem}
         problem = data.get("problem")
         overrides = path.parent / PIPELINES_DIR / str(problem) / "params.yaml"
         if isinstance(problem, str) and overrides.is_file():

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.core.errors import PipelineError
+from tasks.data.read_options import ReadOptions
 from tasks.data.source_file import FORMATS, SourceFile
 
 MAX_LINE_BYTES = 1 << 20  # a text line longer than 1 MiB is a broken file, not a record
@@ -161,10 +162,28 @@ def _check_csv_shape(uri: str, frame: pd.DataFrame, header: str) -> None:
         raise PipelineError(f"{uri}: has a header ({len(frame.columns)} columns) but no data rows")
 
 
-def parse_table(source: SourceFile, max_line_bytes: int = MAX_LINE_BYTES) -> pd.DataFrame:
-    """Parse a CSV, Parquet or JSON-lines payload; the format and compression come from the name."""
+def recode(uri: str, data: bytes, options: ReadOptions) -> bytes:
+    """`data` as UTF-8: decoded with the configured `encoding` first (a byte it cannot decode is named)."""
+    if options.encoding in ("utf-8", "utf_8"):
+        return data
+    try:
+        return data.decode(options.encoding).encode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise PipelineError(
+            f"{uri}: not valid {options.encoding} ({options.key}.encoding) at byte {err.start} (line {line})"
+        ) from None
+
+
+def parse_table(
+    source: SourceFile, max_line_bytes: int = MAX_LINE_BYTES, options: ReadOptions | None = None
+) -> pd.DataFrame:
+    """Parse a CSV, Parquet or JSON-lines payload; the format and compression come from the name, how it is read
+    from `options` (collect.read: names, header, separator, NA markers, value map ...)."""
+    options = options or ReadOptions()
     fmt, compression = detect_format(source.uri)
     uri = source.uri
+    options.check_format(uri, fmt)
     if not source.payload:
         raise PipelineError(f"{uri}: the file is empty (0 bytes)")
     data = decompress(uri, source.payload, compression)
@@ -173,16 +192,21 @@ def parse_table(source: SourceFile, max_line_bytes: int = MAX_LINE_BYTES) -> pd.
             frame = pd.read_parquet(io.BytesIO(data))
             if frame.empty:
                 raise PipelineError(f"{uri}: the Parquet file has {len(frame.columns)} columns but no rows")
-            return frame
+            return options.apply_values(frame, uri)
+        data = recode(uri, data, options)
         _check_text(uri, data, max_line_bytes)
         if fmt == "csv":
-            frame = pd.read_csv(io.BytesIO(data), encoding="utf-8")
-            _check_csv_shape(uri, frame, data.split(b"\n", 1)[0].decode("utf-8", "replace"))
-            return frame
+            frame = pd.read_csv(io.BytesIO(data), encoding="utf-8", **options.csv_kwargs())
+            if options.sep == ",":
+                _check_csv_shape(uri, frame, data.split(b"\n", 1)[0].decode("utf-8", "replace"))
+            elif frame.empty:
+                raise PipelineError(f"{uri}: has {len(frame.columns)} columns but no data rows")
+            _check_names(uri, frame, options)
+            return options.apply_values(frame, uri)
         frame = pd.read_json(io.BytesIO(data), lines=True, encoding="utf-8")
         if frame.empty:
             raise PipelineError(f"{uri}: no JSON records")
-        return frame
+        return options.apply_values(frame, uri)
     except PipelineError:
         raise
     except Exception as err:  # pandas and pyarrow raise many kinds for malformed input
@@ -190,7 +214,15 @@ def parse_table(source: SourceFile, max_line_bytes: int = MAX_LINE_BYTES) -> pd.
         raise PipelineError(f"{uri}: could not be parsed as {fmt}: {message}") from None
 
 
-def read_sources(source: str, http: HttpSettings | None = None) -> tuple[pd.DataFrame, list[SourceFile]]:
+def _check_names(uri: str, frame: pd.DataFrame, options: ReadOptions) -> None:
+    """With `names` given, a row with more fields than names would shift into the index: refuse it."""
+    if options.names is not None and not isinstance(frame.index, pd.RangeIndex):
+        raise PipelineError(f"{uri}: rows have more fields than the {len(options.names)} names in {options.key}.names")
+
+
+def read_sources(
+    source: str, http: HttpSettings | None = None, options: ReadOptions | None = None
+) -> tuple[pd.DataFrame, list[SourceFile]]:
     """Read every file `source` names and concatenate them in name order.
 
     An `s3://bucket/prefix/` is read in full (every partition; endpoint and credentials from the environment):
@@ -206,5 +238,5 @@ def read_sources(source: str, http: HttpSettings | None = None) -> tuple[pd.Data
         files = [fetch_object(client, o) for o in objects]
     else:
         files = [fetch(uri, http) for uri in resolve_source(source)]
-    frames = [parse_table(f) for f in files]
+    frames = [parse_table(f, options=options) for f in files]
     return pd.concat(frames, ignore_index=True), files

@@ -26,8 +26,10 @@ from tasks.objectives.importance import permutation_importance
 class TableKind:
     name = "table"
     param_keys: Mapping[str, frozenset[str]] = {
-        "collect": frozenset({"sha256", "as_of", "incremental", "max_line_bytes", "test_source"}),
-        "validate": frozenset({"sample_bad_values", "chunk_rows", "max_gap", "gap_severity", "now", "data_docs"}),
+        "collect": frozenset({"sha256", "as_of", "incremental", "max_line_bytes", "test_source"})
+        | {"read", "test_read"},  # source options (tasks/data/read_options.py)
+        "validate": frozenset({"sample_bad_values", "chunk_rows", "max_gap", "gap_severity", "now", "data_docs"})
+        | {"duplicate_severity", "max_duplicate_share"},
         "featurize": frozenset({"split", "test_fraction"}),
         "train": frozenset({"hidden_units"}),
         "evaluate": frozenset({"slices"}),

@@ -10,7 +10,9 @@ tasks.checks.infer_schema`, then review and commit):
 Beyond the suites (`tasks/checks/data_checks.py`): no future timestamps, gaps longer than `validate.max_gap` (critical
 unless
 `validate.gap_severity: warning`: a missing week or month is a broken feed, not a season), duplicate
-rows, and target leakage through undeclared columns. And, where the problem has a committed `reference.json`, each month
+rows (`validate.duplicate_severity`, `validate.max_duplicate_share`; each shown with its file and line,
+tasks/checks/duplicates.py), and target leakage through undeclared columns. And, where the problem has a committed
+`reference.json`, each month
 of the batch against the reference's own month-to-month variation (`tasks/kinds/table_reference.py`): relations
 between columns (correlations, exact sums) and stable scales and levels, so a column swap or an in-range rescale
 fails, naming the columns and the size of the shift, while a new season passes.
@@ -42,6 +44,7 @@ import pandas as pd
 
 from pipelines.problem import TabularProblem
 from tasks.checks.data_checks import CheckSettings, DataChecks
+from tasks.checks.duplicates import ORIGIN_COLUMNS, manifest_sources, rows_at
 from tasks.checks.expectation_check import ExpectationResult
 from tasks.checks.expectations import SuiteRun
 from tasks.checks.findings import Finding, ValidationOutcome, to_finding
@@ -67,6 +70,8 @@ class ValidateSettings:
     gap_severity: str = "critical"  # a gap longer than max_gap (a missing week or month) fails validation
     now: pd.Timestamp | None = None  # None: the time of the run
     data_docs: bool = True
+    duplicate_severity: str = "critical"  # rows repeating another row beyond max_duplicate_share fail the run
+    max_duplicate_share: float = 0.0
 
     @classmethod
     def from_params(cls, params: Params) -> ValidateSettings:
@@ -87,7 +92,15 @@ class ValidateSettings:
             raise PipelineError(
                 f"params.yaml: 'validate.gap_severity' must be 'critical' or 'warning', got {gap_severity!r}"
             )
+        duplicate_severity = params.get("validate.duplicate_severity", str, "critical")
+        if duplicate_severity not in ("critical", "warning"):
+            raise PipelineError(
+                "params.yaml: 'validate.duplicate_severity' must be 'critical' or 'warning', "
+                f"got {duplicate_severity!r}"
+            )
         return cls(
+            duplicate_severity=duplicate_severity,
+            max_duplicate_share=params.get("validate.max_duplicate_share", float, 0.0, minimum=0.0, maximum=1.0),
             gap_severity=gap_severity,
             sample_size=params.get("validate.sample_bad_values", int, 5, minimum=1),
             chunk_rows=params.get("validate.chunk_rows", int, 500_000, minimum=1),
@@ -145,9 +158,12 @@ def validate_stream(
     settings: ValidateSettings,
     sink: Callable[[pd.DataFrame], None] | None = None,
     reference: dict[str, Any] | None = None,
+    sources: list[str] | None = None,
+    lookup: Callable[[list[int]], pd.DataFrame] | None = None,
 ) -> StreamResult:
     """Run both suites, the extra checks and (if given) the reference profile's checks over `chunks`; pass each
-    chunk's feature view to `sink`."""
+    chunk's feature view to `sink`. `sources` (the manifest's files) and `lookup` (rows by position) name the
+    file, line and values of duplicated rows."""
     raw_run = SuiteRun(raw_suite, settings.sample_size)
     against_reference = ReferenceChecks(reference) if reference is not None else None
     features_run = SuiteRun(features_suite, settings.sample_size)
@@ -160,6 +176,8 @@ def validate_stream(
             max_gap=settings.max_gap,
             gap_severity=settings.gap_severity,
             sample_size=settings.sample_size,
+            duplicate_severity=settings.duplicate_severity,
+            max_duplicate_share=settings.max_duplicate_share,
         )
     )
     rows, ordered, last = 0, True, None
@@ -167,8 +185,10 @@ def validate_stream(
     for number, chunk in enumerate(chunks, start=1):
         chunk_started = time.perf_counter()
         marker = chunk.pop(GIVEN_TEST) if GIVEN_TEST in chunk.columns else None  # collect's, not the source's
+        origin = chunk[[c for c in ORIGIN_COLUMNS if c in chunk.columns]]  # collect's too: each row's file, line
+        chunk = chunk.drop(columns=list(origin.columns))
         raw_run.update(chunk)
-        checks.update(chunk)
+        checks.update(chunk, origin)
         if against_reference is not None:
             against_reference.update(chunk)
         view = feature_view(chunk, problem)
@@ -188,7 +208,11 @@ def validate_stream(
             f"{rows:,}",
             duration(time.perf_counter() - started),
         )
-    raw_results, features_results, check_results = raw_run.finish(), features_run.finish(), checks.finish()
+    raw_results, features_results, check_results = (
+        raw_run.finish(),
+        features_run.finish(),
+        checks.finish(sources, lookup),
+    )
     findings = [to_finding(raw_run.name, r) for r in raw_results]
     findings += [to_finding(features_run.name, r) for r in features_results]
     findings += [to_finding("checks", r) for r in check_results]
@@ -319,7 +343,9 @@ def validate(
         sink = ParquetSink(staged)
         try:
             chunks = iter_parquet(raw, settings.chunk_rows)
-            result = validate_stream(chunks, *suites, problem, settings, sink, load_reference_profile(problem))
+            reference = load_reference_profile(problem)
+            sources, lookup = manifest_sources(raw.parent / "manifest.json"), rows_at(raw, (GIVEN_TEST,))
+            result = validate_stream(chunks, *suites, problem, settings, sink, reference, sources, lookup)
         finally:
             sink.close()
         write_reports(report_dir, result, raw, run_time, settings.data_docs)

@@ -20,7 +20,7 @@ from tasks.core.data_time import DATA, data_window, iso
 from tasks.core.params import Params
 from tasks.data.sources import read_sources
 from tasks.kinds.contract import DriftResult, MeasureDrift
-from tasks.kinds.table_source import conform_columns, parse_as_of
+from tasks.kinds.table_source import conform_columns, parse_as_of, read_options
 
 
 def current_window(frame: pd.DataFrame, problem: TabularProblem, start: pd.Timestamp, days: int) -> pd.DataFrame:
@@ -77,7 +77,7 @@ def drift(
         "current": f"the {days} days after collect.as_of {start:%Y-%m-%d}",
         "reference": "the training split",
     }
-    source, _ = read_sources(params.get("collect.source", str))
+    source, _ = read_sources(params.get("collect.source", str), options=read_options(params))
     current = current_window(conform_columns(source, problem, params.get("collect.source", str)), problem, start, days)
     if current.empty:
         text = f"No rows of the source fell in {compared['current']} ({asked['from']} to {asked['to']})."

@@ -26,11 +26,21 @@ from typing import Any
 import pandas as pd
 
 from pipelines.problem import TabularProblem
+from tasks.checks.duplicates import ORIGIN_FILE, ORIGIN_LINE
 from tasks.core.artifacts import RAW_DIR
 from tasks.core.atomic import atomic_dir
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
-from tasks.data.sources import MAX_LINE_BYTES, HttpSettings, SourceFile, fetch, parse_table, resolve_source
+from tasks.data.read_options import ReadOptions
+from tasks.data.sources import (
+    MAX_LINE_BYTES,
+    HttpSettings,
+    SourceFile,
+    detect_format,
+    fetch,
+    parse_table,
+    resolve_source,
+)
 from tasks.kinds.table_times import DEFAULT_MAX_UNTIMED_SHARE, check_untimed_share, derive_times
 
 OUT_DIR = RAW_DIR
@@ -50,6 +60,8 @@ class CollectSettings:
     http: HttpSettings = field(default_factory=HttpSettings)
     max_line_bytes: int = MAX_LINE_BYTES
     max_untimed_share: float = DEFAULT_MAX_UNTIMED_SHARE
+    read: ReadOptions = field(default_factory=ReadOptions)  # collect.read: how the source's files are read
+    test_read: ReadOptions = field(default_factory=ReadOptions)  # collect.read overridden by collect.test_read
 
     @classmethod
     def from_params(cls, params: Params) -> CollectSettings:
@@ -66,7 +78,14 @@ class CollectSettings:
             max_untimed_share=params.get(
                 "collect.max_untimed_share", float, DEFAULT_MAX_UNTIMED_SHARE, minimum=0.0, maximum=1.0
             ),
+            read=(read := read_options(params)),
+            test_read=read.overridden(params.raw("collect.test_read", None), "collect.test_read"),
         )
+
+
+def read_options(params: Params) -> ReadOptions:
+    """`collect.read` of the params: how the problem's source files are read (tasks/data/read_options.py)."""
+    return ReadOptions.from_mapping(params.raw("collect.read", None), "collect.read")
 
 
 def iso(as_of: pd.Timestamp | None) -> str | None:
@@ -162,7 +181,7 @@ def read_manifest(out_dir: Path = OUT_DIR) -> dict[str, Any] | None:
 
 
 def parse_files(files: list[SourceFile], settings: CollectSettings) -> list[pd.DataFrame]:
-    return [parse_table(f, settings.max_line_bytes) for f in files]
+    return [parse_table(f, settings.max_line_bytes, settings.read) for f in files]
 
 
 def collect_s3(
@@ -213,14 +232,16 @@ def collect_s3(
 
 
 def collect_files(settings: CollectSettings, problem: TabularProblem) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read a file, glob or URL in full (and the test source, for a given test split)."""
+    """Read a file, glob or URL in full (and the test source, for a given test split); each row keeps its file
+    (an index into the manifest's sources) and line in ORIGIN_COLUMNS, for validate to name duplicates by."""
     files = [fetch(uri, settings.http) for uri in resolve_source(settings.source)]
-    parts = [conform_columns(parse_table(f, settings.max_line_bytes), problem, f.uri) for f in files]
+    parts = [read_part(f, settings.read, settings, problem) for f in files]
     if settings.test_source:
         test_files = [fetch(uri, settings.http) for uri in resolve_source(settings.test_source)]
-        tests = [conform_columns(parse_table(f, settings.max_line_bytes), problem, f.uri) for f in test_files]
+        tests = [read_part(f, settings.test_read, settings, problem) for f in test_files]
         parts = [p.assign(**{GIVEN_TEST: False}) for p in parts] + [t.assign(**{GIVEN_TEST: True}) for t in tests]
         files += test_files
+    parts = [part.assign(**{ORIGIN_FILE: index}) for index, part in enumerate(parts)]
     for part, source_file in zip(parts, files, strict=True):
         check_untimed_share(part, problem, source_file.uri, settings.max_untimed_share)
     frame = pd.concat(parts, ignore_index=True)
@@ -230,6 +251,14 @@ def collect_files(settings: CollectSettings, problem: TabularProblem) -> tuple[p
     selected = in_time_order(select_before(frame, problem, settings.as_of, settings.source), problem)
     entries = [source_entry(f) for f in files]
     return selected, build_manifest(settings.source, entries, settings.as_of, len(frame), len(selected))
+
+
+def read_part(f: SourceFile, options: ReadOptions, settings: CollectSettings, problem: TabularProblem) -> pd.DataFrame:
+    """One file's rows, conformed to the problem's columns, with each row's line in the file (ORIGIN_LINE)."""
+    frame = conform_columns(parse_table(f, settings.max_line_bytes, options), problem, f.uri)
+    csv = detect_format(f.uri)[0] == "csv"
+    first = 1 + (options.skip_rows + (options.header + 1 if options.header is not None else 0) if csv else 0)
+    return frame.assign(**{ORIGIN_LINE: range(first, first + len(frame))})
 
 
 def collect(settings: CollectSettings, problem: TabularProblem, out_dir: Path = OUT_DIR) -> bool:

@@ -219,8 +219,17 @@ def split(problem: TabularProblem, params: Params, frame: pd.DataFrame) -> dict[
     return split_random(frame, val_fraction, test_fraction, seed, stratify if mode == "stratified" else None)
 
 
+def labelled_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
+    """The rows whose target is known, and how many were not: a row without a target is no example (validation's
+    suite says how many may lack it; the count is in spec.json and the log)."""
+    missing = frame[target].isna()
+    if missing.any():
+        log.warning("%d row(s) without a value of the target '%s' are not examples: left out", missing.sum(), target)
+    return frame.loc[~missing].reset_index(drop=True), int(missing.sum())
+
+
 def featurize(problem: TabularProblem, params: Params) -> dict[str, Any]:
-    frame = read_parquet(VALIDATED)
+    frame, unlabelled = labelled_rows(read_parquet(VALIDATED), problem.target)
     splits = split(problem, params, frame)
     spec = fit_feature_spec(splits["train"], problem)
     add_na_markers(spec, params.raw("collect.read.na_values", None) or ())  # the source's NA markers, if any
@@ -229,6 +238,7 @@ def featurize(problem: TabularProblem, params: Params) -> dict[str, Any]:
         splits = {name: encode_target(part, problem.target, values) for name, part in splits.items()}
         spec["classes"] = names
         spec["class_values"] = [v if isinstance(v, int | float | str) else str(v) for v in values]
+    spec["rows_without_target"] = unlabelled
     spec["splits"] = {}
     for name, part in splits.items():
         entry: dict[str, Any] = {"rows": len(part)}

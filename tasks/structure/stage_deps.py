@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from tasks.structure.import_closure import closure, import_graph, module_files
+from tasks.structure.source_deps import problem_sources, rewrite_sources
 
 DVC_YAML = Path("dvc.yaml")
 MARKER = "      # code: written by `python -m tasks.structure.stage_deps --write` from the stage's imports"
@@ -89,7 +90,7 @@ def main() -> None:
         return
     write = "--write" in sys.argv[1:]
     current = DVC_YAML.read_text(encoding="utf-8")
-    wanted = rewrite(current, import_graph(Path.cwd()))
+    wanted = rewrite_sources(rewrite(current, import_graph(Path.cwd())), problem_sources(Path.cwd()))
     if wanted == current:
         print("dvc.yaml: every stage's code deps match its imports")
         return

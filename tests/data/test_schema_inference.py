@@ -81,7 +81,10 @@ def test_declared_value_ranges_and_calendar_columns_override_inference(reference
     price = found[("expect_column_values_to_be_between", "price")]["kwargs"]
     assert (price["min_value"], price["max_value"]) == (0, 100)
     assert ("expect_column_mean_to_be_between", "price") not in found
-    assert ("expect_column_values_to_be_in_set", "colour") not in found  # 3 colours > max 2 categories
+    # 3 colours > max 2 categories: not the full set, the top-2 set with an "other" share, a warning (issue 21)
+    colour = found[("expect_column_values_to_be_in_set", "colour")]
+    assert len(colour["kwargs"]["value_set"]) == 2 and colour["severity"] == "warning"
+    assert colour["kwargs"]["mostly"] < 1 and colour["meta"]["high_cardinality"]["distinct"] == 3
 
 
 def test_cli_writes_both_suites_and_the_committed_ones_match_it(tmp_path: Path) -> None:

@@ -234,7 +234,7 @@ def test_dvc_repro_reruns_collect_only_when_a_partition_arrives(
         upload_day(client, bucket, bike_frame, day)
     work = tmp_path / "ws"
     # pipelines/<problem>/params.yaml: per-problem params every stage lists; all as committed
-    export_files(work, ["tasks", "pipelines"])
+    export_files(work, ["tasks", "pipelines", "data/sources"])  # collect depends on every problem's local source
     copy_params(work)
     set_params(work, {"collect.source": f"s3://{bucket}/bike/", "collect.as_of": "2011-12-31"})
     stages = committed_yaml("dvc.yaml")["stages"]
