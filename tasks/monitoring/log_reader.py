@@ -4,7 +4,9 @@ The log is Parquet under `<dir>/date=YYYY-MM-DD/part-*.parquet`, one row per ins
 `time`, `model`, `version`, `input` (a JSON object of the instance's fields), `output` (JSON), `refused` (why the
 server refused the instance, null when it answered; absent from logs written before it existed). Ground truth arrives
 later as Parquet files (default `<dir>/ground_truth/*.parquet`) with `request_id`, `instance` and the target column;
-it is joined on (`request_id`, `instance`), the last file's value winning for a pair delivered twice.
+the target may also be named `label` (what the server's feedback route writes, tasks/serving/feedback.py). It is
+joined on (`request_id`, `instance`), the last file's value (in name order) winning for a pair delivered twice, so a
+label that arrives late, or a correction, updates the windows it belongs to when they are assessed again.
 
 The frame returned has the log's columns (`refused` always), one column per input field, `prediction` (the output:
 a number for a regression, the class probabilities for a classifier; None where refused), and the target column
@@ -26,6 +28,7 @@ LOG_COLUMNS = ("request_id", "instance", "time", "model", "version", "input", "o
 REFUSED = "refused"
 KEY = ["request_id", "instance"]
 GROUND_TRUTH_DIR = "ground_truth"
+LABEL = "label"  # the target's name in the server's feedback files
 
 
 def log_files(log_dir: Path) -> list[Path]:
@@ -74,11 +77,13 @@ def read_ground_truth(folder: Path, target: str) -> pd.DataFrame:
     frames = []
     for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
         frame = pd.read_parquet(path)
+        if target not in frame.columns and LABEL in frame.columns:
+            frame = frame.rename(columns={LABEL: target})
         missing = [c for c in [*KEY, target] if c not in frame.columns]
         if missing:
             raise PipelineError(
                 f"{path}: ground truth needs the columns {[*KEY, target]} (the log's request id and instance, and "
-                f"the true '{target}'); missing {missing}"
+                f"the true '{target}', or '{LABEL}'); missing {missing}"
             )
         frames.append(frame[[*KEY, target]])
     if not frames:

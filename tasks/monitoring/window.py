@@ -13,7 +13,10 @@ the prediction log (`serving.log.dir`) are compared with the training data its m
   (tasks/monitoring/data_drift.py `assess`: calibrated on the reference's own windows, KS, adversarial validation);
 - prediction drift: the outputs served (answered rows) against the version's outputs on its training data;
 - performance: where ground truth has arrived (`<log dir>/ground_truth/*.parquet`: request_id, instance and the
-  target), the window's error against the model's test-time figures and `monitoring.performance_floor`.
+  target or `label`; the server's `POST /v1/models/<name>/feedback` writes there), the window's error against the
+  model's test-time figures and `monitoring.performance_floor`, with the count of labelled rows; judged only from
+  `monitoring.min_labelled_rows` on. A window whose labels changed since it was assessed is assessed again, so late
+  labels update past windows' performance in the history.
 Each window's verdict goes to reports/monitoring/ (JSON, HTML, the Parquet history, the trend page); on drift the
 Prefect event `trainline.drift.detected` starts the retraining deployment (when asked: `--emit-event`, or the
 monitoring flow). Monitoring only reads: it never retrains and never moves `collect.as_of`.
@@ -57,6 +60,7 @@ class MonitoringSettings:
     ground_truth_dir: Path
     out_dir: Path
     min_rows: int = 100
+    min_labelled_rows: int = 30  # fewer labelled rows: performance measured and shown, never judged
     drift: dict[str, Any] = field(default_factory=dict)  # DriftSettings fields
     performance_floor: dict[str, Any] = field(default_factory=dict)
     max_worse_pct: float = 50.0
@@ -79,6 +83,7 @@ class MonitoringSettings:
             out_dir=workspace / params.get("monitoring.reports", str, "reports/monitoring"),
             reports=params.get("monitoring.reports", str, "reports/monitoring"),
             min_rows=params.get("monitoring.min_rows", int, 100, minimum=1),
+            min_labelled_rows=params.get("monitoring.min_labelled_rows", int, 30, minimum=1),
             drift=dict(params.get("monitoring.drift", (dict, type(None)), None) or {}),
             performance_floor=dict(params.get("monitoring.performance_floor", (dict, type(None)), None) or {}),
             max_worse_pct=params.get("monitoring.performance_max_worse_pct", float, 50.0, minimum=0.0),
@@ -187,12 +192,18 @@ def assess_window(
         # the metric drawn in the trend: always the task's first (RMSE, accuracy), so one line is one metric across
         # windows; the point is red when any metric breached its floor, and `why` names which
         shown = next(iter(quality["metrics"]))
+        judged = len(labelled) >= settings.min_labelled_rows
+        quality["judged"] = judged
         signals["performance"] = {
-            "fired": bool(quality["degraded"]),
+            "fired": bool(quality["degraded"]) and judged,
             "score": quality["metrics"][shown],
             "threshold": floor.get(shown),
             "metric": shown,
-            "why": quality["why"],
+            "labelled_rows": len(labelled),
+            "why": quality["why"]
+            if judged
+            else f"only {len(labelled)} labelled row(s), fewer than monitoring.min_labelled_rows "
+            f"({settings.min_labelled_rows}): measured, not judged",
         }
     fired = [name for name, signal in signals.items() if signal["fired"]]
     report = f"{settings.reports}/windows/{window_stem(reference.model, reference.version, bounds['id'])}.html"

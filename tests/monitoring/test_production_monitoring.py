@@ -7,6 +7,7 @@ weather, three times the riders: data drift and a performance drop)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,65 @@ def test_a_batch_of_new_data_is_judged_as_one_window_with_the_models_predictions
     assert verdict["verdict"] == "drift" and verdict["window"]["id"].startswith("batch-august-")
     assert verdict["window"]["from"].startswith("2011-08-01") and verdict["labelled_rows"] == verdict["rows"]
     assert "performance" in verdict["signals_fired"]
+
+
+def test_labels_posted_later_to_the_server_give_each_window_its_performance(
+    tiny_production: TinyProduction, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from tasks.monitoring.log_reader import read_prediction_log
+    from tasks.monitoring.window import monitor
+    from tasks.serving.request_checks import CheckPolicy
+    from tests.monitoring.production import instances
+    from tests.serving.conftest import fast_settings
+    from tests.serving.live_server import live_server
+
+    store = deploy_tiny(tiny_production, tmp_path / "store")
+    calm = tiny_production.train.sample(WINDOW_ROWS, random_state=0).sort_values("timestamp")
+    july = tiny_production.later[tiny_production.later["timestamp"].dt.month == 7].iloc[:WINDOW_ROWS]
+    settings = fast_settings(tmp_path, log_dir=str(tmp_path / "log"))
+    settings = replace(settings, options=replace(settings.options, policy=CheckPolicy(out_of_range="warn")))
+    params = monitoring_params(tmp_path)
+    with live_server(store, settings) as server:
+        ids: dict[str, list[str]] = {}
+        for name, rows in {"calm": calm, "july": july}.items():
+            for first in range(0, len(rows), 50):  # the server picks the request id and answers with it
+                answer = server.predict(
+                    "bike_demand", {"instances": instances(rows.iloc[first : first + 50], [*tiny_production.inputs])}
+                )
+                assert answer.status == 200, answer.text
+                ids.setdefault(name, []).append({k.lower(): v for k, v in answer.headers.items()}["x-request-id"])
+
+        def labels(name: str, rows: object, first: int, last: int) -> list[dict[str, object]]:
+            keyed = [(rid, i) for rid in ids[name] for i in range(50)]
+            truth = rows["bikers"].tolist()  # type: ignore[index]
+            return [{"request_id": r, "instance": i, "label": truth[k]} for k, (r, i) in enumerate(keyed)][first:last]
+
+        bad = server.call("POST", "/v1/models/bike_demand/feedback", {"labels": [{"request_id": "x", "label": "7"}]})
+        assert bad.status == 400 and "labels[0].label" in bad.body["error"]
+        deadline = time.monotonic() + 30  # the log flushes every 0.2 s
+        while len(read_prediction_log(tmp_path / "log")) < 2 * WINDOW_ROWS and time.monotonic() < deadline:
+            time.sleep(0.1)
+        unlabelled = monitor(params, workspace=tmp_path)
+        few = server.call("POST", "/v1/models/bike_demand/feedback", {"labels": labels("july", july, 0, 20)})
+        assert few.status == 200 and few.body == {"accepted": 20}
+        with_few = monitor(params, workspace=tmp_path)  # July's window again: 20 labels arrived
+        for name, rows in {"calm": calm, "july": july}.items():
+            late = server.call("POST", "/v1/models/bike_demand/feedback", {"labels": labels(name, rows, 0, 300)})
+            assert late.status == 200, late.text
+    labelled = monitor(params, workspace=tmp_path)  # both past windows again, fully labelled
+
+    assert [v["verdict"] for v in unlabelled] == ["no_drift", "drift"]
+    assert all("performance" not in v["signals"] for v in unlabelled)
+    (july_few,) = with_few
+    assert july_few["labelled_rows"] == 20 and july_few["performance"]["judged"] is False
+    assert july_few["signals"]["performance"]["fired"] is False and july_few["signals"]["performance"]["score"] > 0
+    assert "min_labelled_rows" in july_few["signals"]["performance"]["why"]
+    quiet, drifted = labelled
+    assert quiet["labelled_rows"] == drifted["labelled_rows"] == WINDOW_ROWS
+    assert quiet["signals"]["performance"]["fired"] is False
+    assert drifted["signals"]["performance"]["fired"] is True and "performance" in drifted["signals_fired"]
+    performance = read_history(tmp_path / "reports").query("signal == 'performance'")
+    assert performance["labelled_rows"].tolist() == [WINDOW_ROWS, WINDOW_ROWS]  # the past windows updated, once each
+    assert performance["fired"].tolist() == [False, True]
