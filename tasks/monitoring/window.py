@@ -44,6 +44,7 @@ from tasks.monitoring.history import assessed_sizes, read_history, record_window
 from tasks.monitoring.log_reader import GROUND_TRUTH_DIR, join_ground_truth, read_ground_truth, read_prediction_log
 from tasks.monitoring.page import write_monitoring_index, write_window_page
 from tasks.monitoring.reference import Reference, as_prediction_column, model_outputs, production_reference
+from tasks.monitoring.window_evidently import evidently_name, write_evidently_page
 from tasks.monitoring.windows import Window, WindowRule, cut_windows, parse_rule
 from tasks.store.location import store_from_params
 from tasks.store.pointer import checked_production
@@ -61,6 +62,7 @@ class MonitoringSettings:
     out_dir: Path
     min_rows: int = 100
     min_labelled_rows: int = 30  # fewer labelled rows: performance measured and shown, never judged
+    evidently_rows: int = 5000  # Evidently's page per window, on at most this many rows a side; 0: no such page
     drift: dict[str, Any] = field(default_factory=dict)  # DriftSettings fields
     performance_floor: dict[str, Any] = field(default_factory=dict)
     max_worse_pct: float = 50.0
@@ -84,6 +86,7 @@ class MonitoringSettings:
             reports=params.get("monitoring.reports", str, "reports/monitoring"),
             min_rows=params.get("monitoring.min_rows", int, 100, minimum=1),
             min_labelled_rows=params.get("monitoring.min_labelled_rows", int, 30, minimum=1),
+            evidently_rows=params.get("monitoring.evidently_rows", int, 5000, minimum=0),
             drift=dict(params.get("monitoring.drift", (dict, type(None)), None) or {}),
             performance_floor=dict(params.get("monitoring.performance_floor", (dict, type(None)), None) or {}),
             max_worse_pct=params.get("monitoring.performance_max_worse_pct", float, 50.0, minimum=0.0),
@@ -308,6 +311,21 @@ def monitor(
     verdicts = []
     for window in due:
         verdict = assess_window(reference, reference_outputs, window.rows, window.bounds(), settings)
+        if settings.evidently_rows:
+            name = evidently_name(reference.model, reference.version, window.id)
+            verdict["evidently_report"] = f"{settings.reports}/windows/{name}"
+            write_evidently_page(
+                settings.out_dir,
+                reference.model,
+                reference.version,
+                window.id,
+                reference.frame,
+                reference_outputs,
+                window.rows,
+                reference.numeric,
+                reference.categorical,
+                settings.evidently_rows,
+            )
         write_verdict(settings.out_dir, verdict)
         write_window_page(settings.out_dir, verdict)
         verdicts.append(verdict)

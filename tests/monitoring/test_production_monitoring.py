@@ -31,7 +31,8 @@ def tiny_production(tmp_path_factory: pytest.TempPathFactory) -> TinyProduction:
     return build_tiny_production(tmp_path_factory.mktemp("tiny-production"))
 
 
-def monitoring_params(root: Path) -> Params:
+def monitoring_params(root: Path, evidently_rows: int = 0) -> Params:
+    """Evidently's page per window only where a test looks at it (it costs about a second a window)."""
     return Params(
         {
             "problem": "bike_demand",
@@ -42,6 +43,7 @@ def monitoring_params(root: Path) -> Params:
                 "min_rows": 100,
                 "reports": str(root / "reports"),
                 "drift": {"expected_to_change": ["season"]},
+                "evidently_rows": evidently_rows,
             },
         }
     )
@@ -153,7 +155,8 @@ def test_labels_posted_later_to_the_server_give_each_window_its_performance(
         for name, rows in {"calm": calm, "july": july}.items():
             late = server.call("POST", "/v1/models/bike_demand/feedback", {"labels": labels(name, rows, 0, 300)})
             assert late.status == 200, late.text
-    labelled = monitor(params, workspace=tmp_path)  # both past windows again, fully labelled
+    # both past windows again, fully labelled (and Evidently's page per window: about a second each)
+    labelled = monitor(monitoring_params(tmp_path, evidently_rows=5000), workspace=tmp_path)
 
     assert [v["verdict"] for v in unlabelled] == ["no_drift", "drift"]
     assert all("performance" not in v["signals"] for v in unlabelled)
@@ -168,3 +171,17 @@ def test_labels_posted_later_to_the_server_give_each_window_its_performance(
     performance = read_history(tmp_path / "reports").query("signal == 'performance'")
     assert performance["labelled_rows"].tolist() == [WINDOW_ROWS, WINDOW_ROWS]  # the past windows updated, once each
     assert performance["fired"].tolist() == [False, True]
+
+    # the pages a person opens: the index links each window's Evidently page; both work offline
+    from tests.browser import external_loads, open_offline
+
+    reports = tmp_path / "reports"
+    evidently = reports / "windows/bike_demand-v1-rows-000000300-000000600-evidently.html"
+    assert drifted["evidently_report"].endswith(evidently.name)
+    index = (reports / "index.html").read_text()  # inline SVG, no script: read as written
+    assert f'href="windows/{evidently.name}"' in index and external_loads(reports / "index.html") == []
+    assert index.count('stroke-dasharray="5,4"') == 4  # every signal's trend draws its alarm threshold
+    assert external_loads(evidently) == []
+    page = open_offline(evidently, budget_ms=20_000)
+    assert page.requests == [] and page.script_errors == [], page.console
+    assert "temp" in page.dom and "prediction" in page.dom and "Drift" in page.dom
