@@ -15,14 +15,17 @@ where ground truth is known.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tasks.core.errors import PipelineError
+from tasks.monitoring.log_files import LogFolder, log_folder
 
 LOG_COLUMNS = ("request_id", "instance", "time", "model", "version", "input", "output")
 REFUSED = "refused"
@@ -31,21 +34,32 @@ GROUND_TRUTH_DIR = "ground_truth"
 LABEL = "label"  # the target's name in the server's feedback files
 
 
+def _folder(location: Path | str | LogFolder) -> LogFolder:
+    return location if isinstance(location, LogFolder) else log_folder(location)
+
+
 def log_files(log_dir: Path) -> list[Path]:
     """The log's complete files (half-written `.partial` files and the ground truth folder left out), sorted."""
-    return sorted(p for p in log_dir.glob("date=*/*.parquet") if not p.name.startswith("."))
+    return [log_dir / name for name in LogFolder(str(log_dir)).names("date=*/*.parquet")]
 
 
-def read_prediction_log(log_dir: Path, model: str | None = None) -> pd.DataFrame:
-    """Every logged instance of `model` (all models when None), ordered by time, request id and instance.
+def read_prediction_log(log_dir: Path | str | LogFolder, model: str | None = None) -> pd.DataFrame:
+    """Every logged instance of `model` (all models when None), ordered by time, request id and instance; from a
+    local folder or an s3:// prefix (tasks/monitoring/log_files.py).
 
     Raises a PipelineError naming the file when one is not a prediction log file (missing columns, unreadable).
     """
+    folder = _folder(log_dir)
     frames = []
-    for path in log_files(log_dir):
+    for name in folder.names("date=*/*.parquet"):
+        path = folder.where(name)
         try:
-            has_refused = REFUSED in pq.read_schema(path).names
-            frame = pd.read_parquet(path, columns=[*LOG_COLUMNS, *([REFUSED] if has_refused else [])])
+            data = pa.BufferReader(folder.read(name))
+            has_refused = REFUSED in pq.read_schema(data).names
+            columns = [*LOG_COLUMNS, *([REFUSED] if has_refused else [])]
+            frame = pq.read_table(data, columns=columns).to_pandas()
+        except PipelineError:
+            raise
         except Exception as err:  # pyarrow raises several kinds for a corrupt or foreign file
             expected = list(LOG_COLUMNS)
             raise PipelineError(f"{path}: not a prediction log file (expected columns {expected}): {err}") from None
@@ -69,14 +83,17 @@ def _scalar(value: object) -> object:
     return value
 
 
-def read_ground_truth(folder: Path, target: str) -> pd.DataFrame:
-    """(request_id, instance, target) from every Parquet file in `folder`; empty when there is none.
+def read_ground_truth(location: Path | str | LogFolder, target: str) -> pd.DataFrame:
+    """(request_id, instance, target) from every Parquet file in `location` (a folder or an s3:// prefix); empty
+    when there is none.
 
     Raises a PipelineError naming the file and the missing column when a file lacks the key or the target.
     """
+    folder = _folder(location)
     frames = []
-    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
-        frame = pd.read_parquet(path)
+    for name in folder.names("*.parquet"):
+        path = folder.where(name)
+        frame = pd.read_parquet(io.BytesIO(folder.read(name)))
         if target not in frame.columns and LABEL in frame.columns:
             frame = frame.rename(columns={LABEL: target})
         missing = [c for c in [*KEY, target] if c not in frame.columns]

@@ -41,6 +41,7 @@ from tasks.core.params import PARAMS_FILE, Params
 from tasks.kinds.selection import select
 from tasks.monitoring.alert import emit_window_drift, notify
 from tasks.monitoring.history import assessed_sizes, read_history, record_windows, window_stem, write_verdict
+from tasks.monitoring.log_files import log_folder
 from tasks.monitoring.log_reader import GROUND_TRUTH_DIR, join_ground_truth, read_ground_truth, read_prediction_log
 from tasks.monitoring.page import write_monitoring_index, write_window_page
 from tasks.monitoring.reference import Reference, as_prediction_column, model_outputs, production_reference
@@ -57,8 +58,8 @@ class MonitoringSettings:
     """`monitoring:` of params.yaml (read by this command, not by a DVC stage)."""
 
     rule: WindowRule
-    log_dir: Path
-    ground_truth_dir: Path
+    log_dir: Path | str  # a local folder, or an s3:// prefix (str)
+    ground_truth_dir: Path | str
     out_dir: Path
     min_rows: int = 100
     min_labelled_rows: int = 30  # fewer labelled rows: performance measured and shown, never judged
@@ -75,13 +76,15 @@ class MonitoringSettings:
         log_dir = params.get("monitoring.log_dir", (str, type(None)), None) or params.get(
             "serving.log.dir", str, "data/prediction_log"
         )
-        if log_dir.startswith("s3://"):
-            raise PipelineError(f"{params.source}: monitoring reads a local prediction log; '{log_dir}' is on S3")
         truth = params.get("monitoring.ground_truth", (str, type(None)), None)
+
+        def where(path: str) -> Path | str:  # an s3:// prefix as it is, a local path under the workspace
+            return path if "://" in path else workspace / path
+
         return cls(
             rule=parse_rule(params.raw("monitoring.window", {"size": "7d", "step": "7d"}), "monitoring.window"),
-            log_dir=workspace / log_dir,
-            ground_truth_dir=workspace / truth if truth else workspace / log_dir / GROUND_TRUTH_DIR,
+            log_dir=where(log_dir),
+            ground_truth_dir=where(truth) if truth else where(f"{log_dir.rstrip('/')}/{GROUND_TRUTH_DIR}"),
             out_dir=workspace / params.get("monitoring.reports", str, "reports/monitoring"),
             reports=params.get("monitoring.reports", str, "reports/monitoring"),
             min_rows=params.get("monitoring.min_rows", int, 100, minimum=1),
@@ -246,11 +249,14 @@ def windows_to_assess(
     return chosen
 
 
-def production_windows(reference: Reference, settings: MonitoringSettings, now: datetime | None = None) -> list[Window]:
-    """The complete windows of the production version's rows in the log, joined with the ground truth."""
-    logged = read_prediction_log(settings.log_dir, reference.model)
+def production_windows(
+    reference: Reference, settings: MonitoringSettings, now: datetime | None = None, s3_client: Any = None
+) -> list[Window]:
+    """The complete windows of the production version's rows in the log, joined with the ground truth (local or
+    S3: an S3 log beside an S3 store is read with the store's client, as the server writes it)."""
+    logged = read_prediction_log(log_folder(settings.log_dir, s3_client), reference.model)
     logged = logged[logged["version"] == reference.version]
-    truth = read_ground_truth(settings.ground_truth_dir, reference.target)
+    truth = read_ground_truth(log_folder(settings.ground_truth_dir, s3_client), reference.target)
     return cut_windows(join_ground_truth(logged, truth, reference.target).reset_index(drop=True), settings.rule, now)
 
 
@@ -293,7 +299,7 @@ def monitor(
     if batch is not None:
         due = [batch_window(batch, reference, store)]
     else:
-        windows = production_windows(reference, settings, now)
+        windows = production_windows(reference, settings, now, getattr(store, "client", None))
         due = windows_to_assess(windows, history, reference, reference.target, everything, settings.min_rows)
         log.info(
             "%s v%s: %d complete window(s) of %s in %s; %d to assess",
