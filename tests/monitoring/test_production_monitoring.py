@@ -21,6 +21,7 @@ from tests.monitoring.production import (
     deploy_tiny,
     serve_and_replay,
 )
+from tests.serving.conftest import S3Server, aws_env, bucket, s3_server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.timeout(600)
 WINDOW_ROWS = 300
@@ -185,3 +186,67 @@ def test_labels_posted_later_to_the_server_give_each_window_its_performance(
     page = open_offline(evidently, budget_ms=20_000)
     assert page.requests == [] and page.script_errors == [], page.console
     assert "temp" in page.dom and "prediction" in page.dom and "Drift" in page.dom
+
+
+@pytest.mark.slow  # SeaweedFS, a server and two monitor runs; fast counterparts: tests/monitoring/test_log_on_s3.py
+def test_the_production_path_on_s3_store_log_and_labels(
+    tiny_production: TinyProduction,
+    tmp_path: Path,
+    aws_env: S3Server,  # noqa: F811
+    bucket: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataclasses import replace
+
+    from tasks.monitoring.window import monitor
+    from tasks.serving.request_checks import CheckPolicy
+    from tasks.store.location import open_store
+    from tests.monitoring.production import instances
+    from tests.serving.conftest import fast_settings
+    from tests.serving.live_server import live_server
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_env.endpoint_url)
+    store = open_store(f"s3://{bucket}/models", "bike_demand")
+    version, _ = store.add_version(
+        tiny_production.export / "savedmodel",
+        {
+            "model_card.json": tiny_production.export / "model_card.json",
+            "blessing.json": b'{"blessed": true}',
+            "training_data.parquet": tiny_production.export / "training_data.parquet",
+        },
+    )
+    store.promote(version, "first")
+    calm = tiny_production.train.sample(WINDOW_ROWS, random_state=0).sort_values("timestamp")
+    july = tiny_production.later[tiny_production.later["timestamp"].dt.month == 7].iloc[:WINDOW_ROWS]
+    log = f"s3://{bucket}/log"
+    settings = fast_settings(tmp_path, log_dir=log)
+    settings = replace(settings, options=replace(settings.options, policy=CheckPolicy(out_of_range="warn")))
+    with live_server(store, settings) as server:
+        for rows in (calm, july):
+            for first in range(0, len(rows), 50):
+                part = rows.iloc[first : first + 50]
+                answer = server.predict("bike_demand", {"instances": instances(part, [*tiny_production.inputs])})
+                assert answer.status == 200, answer.text
+                rid = {k.lower(): v for k, v in answer.headers.items()}["x-request-id"]
+                labels = [{"request_id": rid, "instance": i, "label": y} for i, y in enumerate(part["bikers"])]
+                assert server.call("POST", "/v1/models/bike_demand/feedback", {"labels": labels}).status == 200
+    params = Params(
+        {
+            "problem": "bike_demand",
+            "deploy": {"store": f"s3://{bucket}/models"},
+            "serving": {"log": {"dir": log}},
+            "monitoring": {
+                "window": {"size": WINDOW_ROWS, "step": WINDOW_ROWS},
+                "reports": str(tmp_path / "reports"),
+                "drift": {"expected_to_change": ["season"]},
+                "evidently_rows": 0,
+            },
+        }
+    )
+
+    quiet, drifted = monitor(params, workspace=tmp_path)
+
+    assert quiet["labelled_rows"] == drifted["labelled_rows"] == WINDOW_ROWS
+    assert quiet["verdict"] == "no_drift" and drifted["verdict"] == "drift"
+    assert drifted["signals"]["performance"]["fired"] is True
+    assert not (tmp_path / "log").exists() and not (tmp_path / "data").exists()  # nothing local but the reports
