@@ -44,7 +44,7 @@ NEUTRAL_KEYS: dict[str, frozenset[str]] = {
     # settings) by the monitor stage too, so both judge with one rule.
     "monitoring": frozenset(
         {"window", "min_rows", "log_dir", "ground_truth", "reports", "drift", "performance_floor", "notify_block"}
-        | {"performance_max_worse_pct"}
+        | {"performance_max_worse_pct", "min_labelled_rows", "evidently_rows"}
     ),
     # Read by the Prefect flows (flows/), not by a stage; `dvc repro` ignores it.
     "orchestrate": frozenset({"retries", "retry_delay_s", "timeout_s", "stages", "pools", "lock_wait_s"}),

@@ -17,6 +17,7 @@ import pandas as pd
 
 from tasks.core.atomic import write_text
 from tasks.monitoring.history import WINDOWS_DIR, window_stem
+from tasks.monitoring.window_evidently import EVIDENTLY_SUFFIX
 from tasks.reports.html import page, table
 
 SIGNAL_TITLES = {
@@ -68,6 +69,13 @@ def _mapping_table(values: dict[str, Any]) -> str:
     return table(["", "value"], rows) if rows else "<p>Nothing measured.</p>"
 
 
+def _evidently_link(verdict: dict[str, Any]) -> str:
+    if not verdict.get("evidently_report"):
+        return ""
+    href = html.escape(str(verdict["evidently_report"]).rsplit("/", 1)[-1])
+    return f'<p><a href="{href}">Evidently\'s drift report of this window (distributions per column)</a></p>'
+
+
 def window_page(verdict: dict[str, Any]) -> str:
     """One window's report (deterministic: the same verdict gives the same bytes)."""
     window = verdict["window"]
@@ -89,6 +97,7 @@ def window_page(verdict: dict[str, Any]) -> str:
             "Verdict",
             _verdict_line(verdict)
             + table(["signal", "fired", "score", "threshold", "why"], signals)
+            + _evidently_link(verdict)
             + '<p class="muted"><a href="../index.html">Every window, with the trend per signal</a></p>',
         ),
         ("Data drift per column", _columns_table(data)),
@@ -154,8 +163,9 @@ def trend_svg(points: pd.DataFrame, width: int = 720, height: int = 180) -> str:
     return "".join(parts)
 
 
-def monitoring_index(history: pd.DataFrame) -> str:
-    """reports/monitoring/index.html: a trend per model version and signal, then every window with its link."""
+def monitoring_index(history: pd.DataFrame, evidently: frozenset[str] = frozenset()) -> str:
+    """reports/monitoring/index.html: a trend per model version and signal, then every window with its link (and
+    the link to its Evidently page where `evidently`, the pages' file names, has one)."""
     if history.empty:
         return page(
             "Monitoring of production",
@@ -176,9 +186,10 @@ def monitoring_index(history: pd.DataFrame) -> str:
                 "signal"
             ].tolist()
         )
-        links.append(_LinkRow(row, href, fired))
+        name = f"{window_stem(row.model, int(row.version), row.window_id)}{EVIDENTLY_SUFFIX}"
+        links.append(_LinkRow(row, href, fired, f"{WINDOWS_DIR}/{name}" if name in evidently else ""))
     body = table(
-        ["window", "model", "version", "from", "to", "rows", "with ground truth", "verdict", "signals fired"],
+        [*WINDOW_COLUMNS, "Evidently"],
         [link.cells() for link in links],
         row_classes=["fail" if link.fired else "" for link in links],
     )
@@ -187,11 +198,12 @@ def monitoring_index(history: pd.DataFrame) -> str:
 
 
 KEY_COLUMNS = ["model", "version", "window_id"]
+WINDOW_COLUMNS = ["window", "model", "version", "from", "to", "rows", "with ground truth", "verdict", "signals fired"]
 
 
 class _LinkRow:
-    def __init__(self, row: Any, href: str, fired: list[str]) -> None:
-        self.row, self.href, self.fired = row, href, fired
+    def __init__(self, row: Any, href: str, fired: list[str], evidently: str = "") -> None:
+        self.row, self.href, self.fired, self.evidently = row, href, fired, evidently
 
     def cells(self) -> list[Any]:
         link = _Html(f'<td class="text"><a href="{html.escape(self.href)}">{html.escape(self.row.window_id)}</a></td>')
@@ -206,6 +218,9 @@ class _LinkRow:
             int(r.labelled_rows),
             r.verdict,
             ", ".join(self.fired) or "none",
+            _Html(f'<td class="text"><a href="{html.escape(self.evidently)}">distributions</a></td>')
+            if self.evidently
+            else "",
         ]
 
 
@@ -220,5 +235,7 @@ class _Html:
 def write_monitoring_index(out_dir: Path, history: pd.DataFrame) -> Path:
     path = out_dir / "index.html"
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text(path, monitoring_index(history))
+    pages = out_dir / WINDOWS_DIR
+    evidently = frozenset(p.name for p in pages.glob(f"*{EVIDENTLY_SUFFIX}")) if pages.is_dir() else frozenset()
+    write_text(path, monitoring_index(history, evidently))
     return path

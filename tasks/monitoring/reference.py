@@ -1,7 +1,10 @@
 """The reference monitoring compares production with: the production version's own training data, found through its
 model card.
 
-The card (`assets.extra/model_card.json`) records the sha256 of the training split it was trained on
+The production pointer names the reference (file and sha256), written in the same atomic write as the version at
+promotion, so a promotion renews it and a rollback restores the old one (tasks/store/model_store.py
+`reference_entry`); a pointer written before that is read through the version's card. The card
+(`assets.extra/model_card.json`) records the sha256 of the training split it was trained on
 (`lineage.data["train.parquet"]`). Deploy stores that very file beside the version
 (`assets.extra/training_data.parquet`, tasks/store/deploy.py); a version deployed before it did is served from the
 workspace's `data/features/train.parquet` when, and only when, that file has the card's hash. Anything else stops
@@ -82,7 +85,31 @@ def production_reference(store: StoreBase, workspace: Path = Path()) -> Referenc
     if pointer is None:
         raise PipelineError(f"{store.location}: no model in production, so nothing to monitor (run `make run`)")
     version = int(pointer["version"])
-    return version_reference(store, version, workspace)
+    named = pointer.get("reference")
+    if isinstance(named, dict) and named.get("file") and named.get("sha256"):
+        return pointer_reference(store, version, named)
+    return version_reference(store, version, workspace)  # a pointer written before it named its reference
+
+
+def pointer_reference(store: StoreBase, version: int, named: dict[str, Any]) -> Reference:
+    """The reference the production pointer names (written with it at promotion: tasks/store/model_store.py
+    `reference_entry`), checked against the sha256 the pointer records."""
+    where = f"{store.location}/{named['file']}"
+    card = store.card(version)
+    if card is None:
+        raise PipelineError(f"{store.location}/{version}/assets.extra/model_card.json: not found")
+    stored = store.read_file(str(named["file"]))
+    if stored is None:
+        raise PipelineError(
+            f"{where}: the production pointer names it as version {version}'s reference, but it is not in the store; "
+            "re-deploy the version from a workspace holding its data, then promote it again"
+        )
+    if sha256_bytes(stored) != named["sha256"]:
+        raise PipelineError(
+            f"{where}: its sha256 is not the {str(named['sha256'])[:12]}... the production pointer records: the "
+            "reference was changed after promotion"
+        )
+    return Reference(store.model_name, version, card, pd.read_parquet(io.BytesIO(stored)), named["file"])
 
 
 def version_reference(store: StoreBase, version: int, workspace: Path = Path()) -> Reference:

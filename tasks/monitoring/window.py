@@ -13,7 +13,10 @@ the prediction log (`serving.log.dir`) are compared with the training data its m
   (tasks/monitoring/data_drift.py `assess`: calibrated on the reference's own windows, KS, adversarial validation);
 - prediction drift: the outputs served (answered rows) against the version's outputs on its training data;
 - performance: where ground truth has arrived (`<log dir>/ground_truth/*.parquet`: request_id, instance and the
-  target), the window's error against the model's test-time figures and `monitoring.performance_floor`.
+  target or `label`; the server's `POST /v1/models/<name>/feedback` writes there), the window's error against the
+  model's test-time figures and `monitoring.performance_floor`, with the count of labelled rows; judged only from
+  `monitoring.min_labelled_rows` on. A window whose labels changed since it was assessed is assessed again, so late
+  labels update past windows' performance in the history.
 Each window's verdict goes to reports/monitoring/ (JSON, HTML, the Parquet history, the trend page); on drift the
 Prefect event `trainline.drift.detected` starts the retraining deployment (when asked: `--emit-event`, or the
 monitoring flow). Monitoring only reads: it never retrains and never moves `collect.as_of`.
@@ -38,9 +41,11 @@ from tasks.core.params import PARAMS_FILE, Params
 from tasks.kinds.selection import select
 from tasks.monitoring.alert import emit_window_drift, notify
 from tasks.monitoring.history import assessed_sizes, read_history, record_windows, window_stem, write_verdict
+from tasks.monitoring.log_files import log_folder
 from tasks.monitoring.log_reader import GROUND_TRUTH_DIR, join_ground_truth, read_ground_truth, read_prediction_log
 from tasks.monitoring.page import write_monitoring_index, write_window_page
 from tasks.monitoring.reference import Reference, as_prediction_column, model_outputs, production_reference
+from tasks.monitoring.window_evidently import evidently_name, write_evidently_page
 from tasks.monitoring.windows import Window, WindowRule, cut_windows, parse_rule
 from tasks.store.location import store_from_params
 from tasks.store.pointer import checked_production
@@ -53,10 +58,12 @@ class MonitoringSettings:
     """`monitoring:` of params.yaml (read by this command, not by a DVC stage)."""
 
     rule: WindowRule
-    log_dir: Path
-    ground_truth_dir: Path
+    log_dir: Path | str  # a local folder, or an s3:// prefix (str)
+    ground_truth_dir: Path | str
     out_dir: Path
     min_rows: int = 100
+    min_labelled_rows: int = 30  # fewer labelled rows: performance measured and shown, never judged
+    evidently_rows: int = 5000  # Evidently's page per window, on at most this many rows a side; 0: no such page
     drift: dict[str, Any] = field(default_factory=dict)  # DriftSettings fields
     performance_floor: dict[str, Any] = field(default_factory=dict)
     max_worse_pct: float = 50.0
@@ -69,16 +76,20 @@ class MonitoringSettings:
         log_dir = params.get("monitoring.log_dir", (str, type(None)), None) or params.get(
             "serving.log.dir", str, "data/prediction_log"
         )
-        if log_dir.startswith("s3://"):
-            raise PipelineError(f"{params.source}: monitoring reads a local prediction log; '{log_dir}' is on S3")
         truth = params.get("monitoring.ground_truth", (str, type(None)), None)
+
+        def where(path: str) -> Path | str:  # an s3:// prefix as it is, a local path under the workspace
+            return path if "://" in path else workspace / path
+
         return cls(
             rule=parse_rule(params.raw("monitoring.window", {"size": "7d", "step": "7d"}), "monitoring.window"),
-            log_dir=workspace / log_dir,
-            ground_truth_dir=workspace / truth if truth else workspace / log_dir / GROUND_TRUTH_DIR,
+            log_dir=where(log_dir),
+            ground_truth_dir=where(truth) if truth else where(f"{log_dir.rstrip('/')}/{GROUND_TRUTH_DIR}"),
             out_dir=workspace / params.get("monitoring.reports", str, "reports/monitoring"),
             reports=params.get("monitoring.reports", str, "reports/monitoring"),
             min_rows=params.get("monitoring.min_rows", int, 100, minimum=1),
+            min_labelled_rows=params.get("monitoring.min_labelled_rows", int, 30, minimum=1),
+            evidently_rows=params.get("monitoring.evidently_rows", int, 5000, minimum=0),
             drift=dict(params.get("monitoring.drift", (dict, type(None)), None) or {}),
             performance_floor=dict(params.get("monitoring.performance_floor", (dict, type(None)), None) or {}),
             max_worse_pct=params.get("monitoring.performance_max_worse_pct", float, 50.0, minimum=0.0),
@@ -187,12 +198,18 @@ def assess_window(
         # the metric drawn in the trend: always the task's first (RMSE, accuracy), so one line is one metric across
         # windows; the point is red when any metric breached its floor, and `why` names which
         shown = next(iter(quality["metrics"]))
+        judged = len(labelled) >= settings.min_labelled_rows
+        quality["judged"] = judged
         signals["performance"] = {
-            "fired": bool(quality["degraded"]),
+            "fired": bool(quality["degraded"]) and judged,
             "score": quality["metrics"][shown],
             "threshold": floor.get(shown),
             "metric": shown,
-            "why": quality["why"],
+            "labelled_rows": len(labelled),
+            "why": quality["why"]
+            if judged
+            else f"only {len(labelled)} labelled row(s), fewer than monitoring.min_labelled_rows "
+            f"({settings.min_labelled_rows}): measured, not judged",
         }
     fired = [name for name, signal in signals.items() if signal["fired"]]
     report = f"{settings.reports}/windows/{window_stem(reference.model, reference.version, bounds['id'])}.html"
@@ -232,11 +249,14 @@ def windows_to_assess(
     return chosen
 
 
-def production_windows(reference: Reference, settings: MonitoringSettings, now: datetime | None = None) -> list[Window]:
-    """The complete windows of the production version's rows in the log, joined with the ground truth."""
-    logged = read_prediction_log(settings.log_dir, reference.model)
+def production_windows(
+    reference: Reference, settings: MonitoringSettings, now: datetime | None = None, s3_client: Any = None
+) -> list[Window]:
+    """The complete windows of the production version's rows in the log, joined with the ground truth (local or
+    S3: an S3 log beside an S3 store is read with the store's client, as the server writes it)."""
+    logged = read_prediction_log(log_folder(settings.log_dir, s3_client), reference.model)
     logged = logged[logged["version"] == reference.version]
-    truth = read_ground_truth(settings.ground_truth_dir, reference.target)
+    truth = read_ground_truth(log_folder(settings.ground_truth_dir, s3_client), reference.target)
     return cut_windows(join_ground_truth(logged, truth, reference.target).reset_index(drop=True), settings.rule, now)
 
 
@@ -279,7 +299,7 @@ def monitor(
     if batch is not None:
         due = [batch_window(batch, reference, store)]
     else:
-        windows = production_windows(reference, settings, now)
+        windows = production_windows(reference, settings, now, getattr(store, "client", None))
         due = windows_to_assess(windows, history, reference, reference.target, everything, settings.min_rows)
         log.info(
             "%s v%s: %d complete window(s) of %s in %s; %d to assess",
@@ -297,6 +317,21 @@ def monitor(
     verdicts = []
     for window in due:
         verdict = assess_window(reference, reference_outputs, window.rows, window.bounds(), settings)
+        if settings.evidently_rows:
+            name = evidently_name(reference.model, reference.version, window.id)
+            verdict["evidently_report"] = f"{settings.reports}/windows/{name}"
+            write_evidently_page(
+                settings.out_dir,
+                reference.model,
+                reference.version,
+                window.id,
+                reference.frame,
+                reference_outputs,
+                window.rows,
+                reference.numeric,
+                reference.categorical,
+                settings.evidently_rows,
+            )
         write_verdict(settings.out_dir, verdict)
         write_window_page(settings.out_dir, verdict)
         verdicts.append(verdict)

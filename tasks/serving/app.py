@@ -4,6 +4,7 @@
     POST /v1/models/<name>[/versions/<v>|/labels/<label>]:classify  {"examples": [...], "context": {...}}
     GET  /v1/models/<name>[/versions/<v>|/labels/<label>]            model status
     GET  /v1/models/<name>[/versions/<v>|/labels/<label>]/metadata   signature
+    POST /v1/models/<name>/feedback   {"labels": [{"request_id", "instance", "label"}]}  (tasks/serving/feedback.py)
 
 Answers are TF Serving's: `{"predictions": [...]}` for rows, `{"outputs": ...}` for columns (a classifier adds
 `"classes"`, the class name of each probability), `{"result": [[[class, probability], ...]]}` for classify,
@@ -36,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tasks.serving.classify import classify_answer, classify_as_predict
+from tasks.serving.feedback import FeedbackWriter, checked_labels
 from tasks.serving.metrics import Metrics
 from tasks.serving.model_holder import LoadedModel, ModelHolder
 from tasks.serving.prediction_log import LoggedRequest, PredictionLog
@@ -51,7 +53,7 @@ from tasks.serving.request_checks import (
 
 log = logging.getLogger(__name__)
 ROUTE = re.compile(
-    r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?(?P<op>:[a-z]+|/metadata)?$"
+    r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?(?P<op>:[a-z]+|/metadata|/feedback)?$"
 )
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 TF_DTYPES = {"float32": "DT_FLOAT", "float64": "DT_DOUBLE", "int32": "DT_INT32", "int64": "DT_INT64"}
@@ -77,6 +79,7 @@ class Serving:
         self.metrics = metrics
         self.prediction_log = prediction_log
         self.shadow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shadow")
+        self.feedback: FeedbackWriter | None = None  # set where the server has a prediction log (server.py)
         self._shadow_pending = 0
         self._shadow_lock = threading.Lock()
 
@@ -215,6 +218,15 @@ class Serving:
             if self.prediction_log is not None:
                 self.prediction_log.record(entry)
 
+    def take_feedback(self, body: bytes) -> dict[str, Any]:
+        """Labels for earlier answers, written beside the prediction log for the monitor to join."""
+        if self.feedback is None:
+            raise ServingError(404, "this server keeps no prediction log, so it takes no feedback", "unsupported")
+        rows = checked_labels(parse_body(body))
+        self.feedback.write(rows)
+        self.metrics.inc("feedback_labels_total", len(rows), model=self.holder.model_name)
+        return {"accepted": len(rows)}
+
     # --- status and metadata ---
     def status(self, version: int | None, label: str | None) -> dict[str, Any]:
         entries = []
@@ -348,6 +360,9 @@ def create_app(serving: Serving, log_to_close: PredictionLog | None = None) -> F
         try:
             serving.check_token(request)
             _, version, label, op = serving.target(path)
+            if op == "/feedback" and version is None and label is None:
+                body = await read_body(request, serving.options.max_body_bytes)
+                return JSONResponse(await run_in_threadpool(serving.take_feedback, body), headers=headers)
             if op not in (":predict", ":classify"):
                 raise ServingError(
                     404 if op is None or op == "/metadata" else 400,

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 from tasks.serving.app import ServerOptions, Serving, create_app
+from tasks.serving.feedback import FeedbackWriter
 from tasks.serving.metrics import Metrics
 from tasks.serving.model_holder import ModelHolder
 from tasks.serving.prediction_log import PredictionLog
@@ -87,6 +88,8 @@ def build_app(store: StoreBase, settings: ServerSettings, s3_client: Any = None)
         else None
     )
     serving = Serving(holder, settings.options, metrics, prediction_log)
+    if settings.log_dir:
+        serving.feedback = FeedbackWriter(settings.log_dir, s3_client)
     return create_app(serving, prediction_log), serving
 
 

@@ -33,6 +33,7 @@ MODEL_CONFIG = "model.config"
 FINGERPRINT = "assets.extra/fingerprint.sha256"
 CARD = "assets.extra/model_card.json"
 BLESSING = "assets.extra/blessing.json"
+REFERENCE_DATA = "assets.extra/training_data.parquet"  # the version's own training split, kept by deploy
 DEPLOYMENT = "assets.extra/deployment.json"
 HISTORY_KEPT = 100
 
@@ -123,6 +124,13 @@ class StoreBase:
     def blessing(self, version: int) -> dict[str, Any] | None:
         return self.read_json(f"{version}/{BLESSING}")
 
+    def reference_entry(self, version: int) -> dict[str, str] | None:
+        """What monitoring compares production with, named in the pointer itself so that it changes in the same
+        atomic write as the version (a rollback writes the old version's back): the version's own training data
+        (`REFERENCE_DATA`) and the sha256 its card records for it. None when the card records no training data."""
+        expected = (((self.card(version) or {}).get("lineage") or {}).get("data") or {}).get("train.parquet")
+        return {"file": f"{version}/{REFERENCE_DATA}", "sha256": str(expected)} if expected else None
+
     def _require_version(self, version: int) -> None:
         if version not in self.versions():
             raise ValueError(f"{self.location}: no version {version} to promote (versions: {self.versions()})")
@@ -169,6 +177,9 @@ class StoreBase:
         }
         if unblessed_reason:
             pointer["unblessed_reason"] = unblessed_reason
+        reference = self.reference_entry(version)
+        if reference is not None:
+            pointer["reference"] = reference
         pointer["history"] = history[-HISTORY_KEPT:]
         self.write_file(POINTER, json.dumps(pointer, indent=2) + "\n")
         self.write_model_config()

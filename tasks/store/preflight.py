@@ -9,7 +9,7 @@ import logging
 
 from tasks.core.errors import run_stage
 from tasks.kinds.selection import model_name, select
-from tasks.store.model_store import ModelStore
+from tasks.store.location import store_from_params
 from tasks.store.pointer import checked_production, pointer_location
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     selection = select()
-    store = ModelStore(selection.params.get("deploy.store", str), model_name(selection))
+    # the store deploy.store names: an s3:// store is read on S3 (deploy.s3), never made a local folder
+    store = store_from_params(selection.params, model_name=model_name(selection))
     pointer = checked_production(store)
     if pointer is None:
         log.info("%s: nothing in production yet", pointer_location(store))

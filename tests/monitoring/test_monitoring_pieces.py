@@ -238,3 +238,45 @@ def test_a_parquet_file_that_is_not_a_prediction_log_is_refused_naming_it(tmp_pa
     pd.DataFrame({"bikers": [3]}).to_parquet(foreign)
     with pytest.raises(PipelineError, match=r"part-foreign\.parquet: not a prediction log file"):
         read_prediction_log(tmp_path / "log")
+
+
+def test_promotion_swaps_the_reference_with_the_pointer_and_rollback_restores_it(tmp_path: Path) -> None:
+    from tasks.monitoring.reference import production_reference
+
+    store = ModelStore(tmp_path / "store", "bike_demand")
+    for version, temps in ((1, [0.1, 0.2]), (2, [0.7, 0.8, 0.9])):
+        train = tmp_path / f"train-{version}.parquet"
+        pd.DataFrame({"temp": temps, "bikers": [3] * len(temps)}).to_parquet(train)
+        card = {
+            "task": "regression",
+            "lineage": {"data": {"train.parquet": hashlib.sha256(train.read_bytes()).hexdigest()}},
+        }
+        export = write_tiny_export(tmp_path / f"export-{version}", f"weights {version}".encode(), json.dumps(card))
+        stored, _ = store.add_version(
+            export / "savedmodel",
+            {
+                "model_card.json": export / "model_card.json",
+                "training_data.parquet": train,
+                "blessing.json": b'{"blessed": true}',
+            },
+        )
+        assert stored == version
+    store.promote(1, "first")
+    assert production_reference(store, tmp_path).frame["temp"].tolist() == [0.1, 0.2]
+
+    pointer = store.promote(2, "retrained on newer data")  # one atomic write names version and reference together
+    assert pointer["reference"] == {
+        "file": "2/assets.extra/training_data.parquet",
+        "sha256": store.card(2)["lineage"]["data"]["train.parquet"],
+    }
+    renewed = production_reference(store, tmp_path)
+    assert renewed.version == 2 and renewed.frame["temp"].tolist() == [0.7, 0.8, 0.9]
+
+    store.rollback("v2 misbehaves")
+    restored = production_reference(store, tmp_path)
+    assert restored.version == 1 and restored.frame["temp"].tolist() == [0.1, 0.2]
+    assert store.production()["reference"]["file"] == "1/assets.extra/training_data.parquet"
+
+    (store.model_dir / "1/assets.extra/training_data.parquet").write_bytes(training_bytes(tmp_path))
+    with pytest.raises(PipelineError, match="changed after promotion"):
+        production_reference(store, tmp_path)
