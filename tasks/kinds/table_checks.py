@@ -48,14 +48,17 @@ from tasks.checks.findings import Finding, ValidationOutcome, to_finding
 from tasks.core.artifacts import QUARANTINE_DIR, RAW, VALIDATION_REPORT_DIR
 from tasks.core.artifacts import VALIDATED_DIR as OUT_DIR
 from tasks.core.atomic import atomic_dir
+from tasks.core.compute import Scheduler, scheduler_from_params
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 from tasks.core.progress import duration
 from tasks.core.reproducible import DATA_DOCS_RUN_NAME, FIXED_TIME, RUNS_DIR, record_run
 from tasks.kinds.table_reference import ReferenceChecks, check_profile
 from tasks.kinds.table_source import GIVEN_TEST
+from tasks.scale.partitions import chunks_on_cluster
 
 REPORT_DIR = VALIDATION_REPORT_DIR
+LOCAL_SCHEDULER = Scheduler()
 log = logging.getLogger(__name__)
 
 
@@ -67,6 +70,7 @@ class ValidateSettings:
     gap_severity: str = "critical"  # a gap longer than max_gap (a missing week or month) fails validation
     now: pd.Timestamp | None = None  # None: the time of the run
     data_docs: bool = True
+    scheduler: Scheduler = LOCAL_SCHEDULER  # compute.scheduler: not local, the Dask workers read the partitions
 
     @classmethod
     def from_params(cls, params: Params) -> ValidateSettings:
@@ -94,6 +98,7 @@ class ValidateSettings:
             max_gap=max_gap,
             now=now_ts,
             data_docs=params.get("validate.data_docs", bool, True),
+            scheduler=scheduler_from_params(params),
         )
 
 
@@ -318,7 +323,11 @@ def validate(
     try:
         sink = ParquetSink(staged)
         try:
-            chunks = iter_parquet(raw, settings.chunk_rows)
+            chunks = (
+                iter_parquet(raw, settings.chunk_rows)
+                if settings.scheduler.is_local
+                else chunks_on_cluster(settings.scheduler, raw, settings.chunk_rows)
+            )
             result = validate_stream(chunks, *suites, problem, settings, sink, load_reference_profile(problem))
         finally:
             sink.close()
