@@ -7,6 +7,7 @@ Real `dask scheduler` + `dask worker` processes, and a worker killed mid-stage: 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def _validate(work: Path, raw: Path, scheduler: Scheduler, chunk_rows: int) -> t
     try:
         validate(PROBLEM, _settings(scheduler, chunk_rows), raw, work / "validated", work / "report")
     except PipelineError as err:
-        message = str(err).replace(str(work), "WORK")
+        # the quarantine folder is named after the run's time (then the batch's hash): the rest must be equal
+        message = re.sub(r"\d{8}T\d{6}Z-", "TIME-", str(err).replace(str(work), "WORK"))
     files = {
         str(p.relative_to(work)): p.read_bytes()
         for p in sorted(work.rglob("*"))

@@ -58,16 +58,17 @@ def scheduler_from_params(params: Any) -> Scheduler:
 
 
 @contextmanager
-def dask_client(scheduler: Scheduler) -> Iterator[Any]:
+def dask_client(scheduler: Scheduler, connect_s: float = 20) -> Iterator[Any]:
     """A `distributed.Client` for a non-local setting: a LocalCluster started here (and closed on exit) or a
-    connection to the scheduler at the address. dask is imported only here, only when asked for."""
+    connection to the scheduler at the address (given up after `connect_s`). dask is imported only here, only when
+    asked for."""
     if scheduler.is_local:
         raise PipelineError(f"'{KEY}' is '{LOCAL}': the stage runs in this process, no Dask client")
     from distributed import Client, LocalCluster
 
     if scheduler.address is not None:
         try:
-            client = Client(scheduler.address, timeout="20s")
+            client = Client(scheduler.address, timeout=f"{connect_s}s")
         except OSError as err:
             raise PipelineError(
                 f"'{KEY}' is {scheduler.address!r} but no Dask scheduler answered there: {err}"
