@@ -66,6 +66,8 @@ def column_counts(client: Any, column: Any, ref_values: np.ndarray, edges: np.nd
 
     count = delayed(partition_counts, pure=True)
     level = [count(part, ref_values, edges) for part in column.to_delayed()]
+    if not level:  # no partitions: no current values
+        return partition_counts(np.empty(0), ref_values, edges)
     add = delayed(lambda a, b: a + b, pure=True)
     while len(level) > 1:
         level = [add(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
