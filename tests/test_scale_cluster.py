@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,3 +112,47 @@ def test_killed_worker_mid_stage_on_a_million_rows(
 ) -> None:
     """Fast counterpart: test_validate_runs_on_a_real_cluster_and_survives_a_killed_worker (the bundled year)."""
     _killed_mid_stage(tmp_path, bike_like(1_000_000), cluster, monkeypatch, 250_000)
+
+
+def _stage_workspace(root: Path, scheduler: str) -> Path:
+    """A workspace the validate stage runs in as dvc runs it: params.yaml (with `compute.scheduler`), the code and
+    problem packages, and data/raw/data.parquet as collect writes it (the rows before collect.as_of)."""
+    from pipelines.bike_demand import PROBLEM
+    from tasks.kinds.table_source import select_before
+    from tests.conftest import REPO, SOURCE
+
+    root.mkdir()
+    params = (REPO / "params.yaml").read_text()
+    assert "  scheduler: local " in params
+    (root / "params.yaml").write_text(params.replace("  scheduler: local ", f"  scheduler: {scheduler} ", 1))
+    for name in ("tasks", "pipelines"):
+        (root / name).symlink_to(REPO / name)
+    (root / "data" / "raw").mkdir(parents=True)
+    rows = select_before(pd.read_csv(SOURCE), PROBLEM, pd.Timestamp("2011-05-01"))
+    rows.to_parquet(root / "data" / "raw" / "data.parquet", index=False, row_group_size=500)
+    return root
+
+
+@pytest.mark.slow
+def test_the_validate_stage_with_the_address_in_params_runs_on_the_cluster(
+    tmp_path: Path, cluster: dict[str, Any]
+) -> None:
+    """`python -m tasks.checks.validate` (dvc.yaml's command) with `compute.scheduler: tcp://...`: the same outputs
+    as with `local`, and the workers did the reading. Fast counterpart: the in-process tests above."""
+    from tests.processes import run
+
+    outputs = {}
+    for name, scheduler in (("local", "local"), ("cluster", cluster["address"])):
+        workspace = _stage_workspace(tmp_path / name, scheduler)
+        done = run([sys.executable, "-m", "tasks.checks.validate"], workspace, check=False, timeout_s=240)
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs[name] = {
+            str(p.relative_to(workspace)): p.read_bytes()
+            for folder in ("data/validated", "reports/validation")
+            for p in sorted((workspace / folder).rglob("*"))
+            if p.is_file()
+        }
+    assert outputs["cluster"] == outputs["local"] and "reports/validation/summary.json" in outputs["local"]
+    with dask_client(parse_scheduler(cluster["address"])) as client:
+        done_tasks = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.task_prefixes))
+    assert done_tasks > 0  # the stage's partitions went through this scheduler

@@ -8,6 +8,7 @@ a worker lost mid-stage has its tasks recomputed by Dask on the others (`retries
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from tasks.core.compute import Scheduler, dask_client
 from tasks.core.errors import PipelineError
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
+log = logging.getLogger(__name__)
 
 
 def read_table(source: str | Path, columns: list[str] | None = None) -> Any:
@@ -93,4 +95,6 @@ def stream_parquet(client: Any, path: Path, chunk_rows: int) -> Iterator[pd.Data
 def chunks_on_cluster(scheduler: Scheduler, path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     """`stream_parquet` through a client for `scheduler` (tasks/core/compute.py), open while the chunks are read."""
     with dask_client(scheduler) as client:
+        workers = len(client.scheduler_info().get("workers", {}))
+        log.info("%s: read by %d Dask worker(s) of %s (compute.scheduler)", path, workers, scheduler.setting)
         yield from stream_parquet(client, path, chunk_rows)
