@@ -11,7 +11,7 @@ reach).
 
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),  # plumbing: params, errors, atomic writes, artefact paths, lineage, progress, reproducible outputs
-    ("data", "reports"),  # reading sources (file, HTTP, S3, IDX); offline HTML, vendored scripts and styles
+    ("data", "reports", "scale"),  # reading sources; offline HTML; partitioned tables and reductions on Dask
     ("checks", "objectives"),  # expectation suites and their evaluators; what a model is scored by
     ("kinds",),  # tables, images, text, series: one contract, the selected problem (with pipelines/)
     ("features", "training", "store"),  # featurize; fit, tune, export; the model store and its pointer

@@ -46,6 +46,8 @@ NEUTRAL_KEYS: dict[str, frozenset[str]] = {
         {"window", "min_rows", "log_dir", "ground_truth", "reports", "drift", "performance_floor", "notify_block"}
         | {"performance_max_worse_pct", "min_labelled_rows", "evidently_rows"}
     ),
+    # Where the data stages compute (tasks/core/compute.py): not a DVC param, it never changes what a stage writes.
+    "compute": frozenset({"scheduler"}),
     # Read by the Prefect flows (flows/), not by a stage; `dvc repro` ignores it.
     "orchestrate": frozenset({"retries", "retry_delay_s", "timeout_s", "stages", "pools", "lock_wait_s"}),
     # Read by the model server (python -m tasks.serving), not by a stage; `dvc repro` ignores it.

@@ -51,14 +51,17 @@ from tasks.checks.findings import Finding, ValidationOutcome, to_finding
 from tasks.core.artifacts import QUARANTINE_DIR, RAW, VALIDATION_REPORT_DIR
 from tasks.core.artifacts import VALIDATED_DIR as OUT_DIR
 from tasks.core.atomic import atomic_dir
+from tasks.core.compute import Scheduler, scheduler_from_params
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 from tasks.core.progress import duration
 from tasks.core.reproducible import DATA_DOCS_RUN_NAME, FIXED_TIME, RUNS_DIR, record_run
 from tasks.kinds.table_reference import ReferenceChecks, check_profile
 from tasks.kinds.table_source import GIVEN_TEST
+from tasks.scale.partitions import chunks_on_cluster
 
 REPORT_DIR = VALIDATION_REPORT_DIR
+LOCAL_SCHEDULER = Scheduler()
 log = logging.getLogger(__name__)
 
 
@@ -72,6 +75,7 @@ class ValidateSettings:
     data_docs: bool = True
     duplicate_severity: str = "critical"  # rows repeating another row beyond max_duplicate_share fail the run
     max_duplicate_share: float = 0.0
+    scheduler: Scheduler = LOCAL_SCHEDULER  # compute.scheduler: not local, the Dask workers read the partitions
 
     @classmethod
     def from_params(cls, params: Params) -> ValidateSettings:
@@ -107,6 +111,7 @@ class ValidateSettings:
             max_gap=max_gap,
             now=now_ts,
             data_docs=params.get("validate.data_docs", bool, True),
+            scheduler=scheduler_from_params(params),
         )
 
 
@@ -342,7 +347,11 @@ def validate(
     try:
         sink = ParquetSink(staged)
         try:
-            chunks = iter_parquet(raw, settings.chunk_rows)
+            chunks = (
+                iter_parquet(raw, settings.chunk_rows)
+                if settings.scheduler.is_local
+                else chunks_on_cluster(settings.scheduler, raw, settings.chunk_rows)
+            )
             reference = load_reference_profile(problem)
             sources, lookup = manifest_sources(raw.parent / "manifest.json"), rows_at(raw, (GIVEN_TEST,))
             result = validate_stream(chunks, *suites, problem, settings, sink, reference, sources, lookup)
