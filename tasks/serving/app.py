@@ -38,6 +38,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tasks.serving.classify import classify_answer, classify_as_predict
 from tasks.serving.feedback import FeedbackWriter, checked_labels
+from tasks.serving.metadata import metadata_answer
 from tasks.serving.metrics import Metrics
 from tasks.serving.model_holder import LoadedModel, ModelHolder
 from tasks.serving.prediction_log import LoggedRequest, PredictionLog
@@ -56,8 +57,6 @@ ROUTE = re.compile(
     r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?(?P<op>:[a-z]+|/metadata|/feedback)?$"
 )
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-TF_DTYPES = {"float32": "DT_FLOAT", "float64": "DT_DOUBLE", "int32": "DT_INT32", "int64": "DT_INT64"}
-TF_DTYPES |= {"uint8": "DT_UINT8", "string": "DT_STRING"}
 SHADOW_QUEUE = 256
 
 
@@ -251,40 +250,7 @@ class Serving:
         raise AssertionError("a model was found")
 
     def metadata(self, version: int | None, label: str | None) -> dict[str, Any]:
-        model = self.model(version, label)
-
-        def tensor(name: str, dtype: str, shape: tuple[int | None, ...] | list[int]) -> dict[str, Any]:
-            dims = [{"size": "-1", "name": ""}] + [{"size": str(d if d is not None else -1), "name": ""} for d in shape]
-            return {
-                "dtype": TF_DTYPES.get(dtype, dtype),
-                "tensor_shape": {"dim": dims, "unknown_rank": False},
-                "name": name,
-            }
-
-        signature = model.signature
-        inputs = {
-            spec["name"]: tensor(
-                f"serving_default_{spec['name']}:0", spec["dtype"], model.input_shapes.get(spec["name"], spec["shape"])
-            )
-            for spec in signature["inputs"]
-        }
-        output = signature["output"]
-        outputs = {output["name"]: tensor("StatefulPartitionedCall:0", output["dtype"], output.get("shape", []))}
-        return {
-            "model_spec": {"name": self.holder.model_name, "signature_name": "", "version": str(model.version)},
-            "metadata": {
-                "signature_def": {
-                    "signature_def": {
-                        "serving_default": {
-                            "inputs": inputs,
-                            "outputs": outputs,
-                            "method_name": "tensorflow/serving/predict",
-                        }
-                    }
-                },
-                "model_card_signature": signature,  # ranges, categories and classes, beyond TF Serving's fields
-            },
-        }
+        return metadata_answer(self.holder.model_name, self.model(version, label))
 
 
 def _available(version: int) -> dict[str, Any]:
