@@ -97,3 +97,12 @@ def write_raw(rows: pd.DataFrame, manifest: dict[str, Any]) -> None:
     with atomic_dir(RAW_DIR) as tmp:
         rows.to_parquet(tmp / RAW.name, index=False)
         (tmp / RAW_MANIFEST.name).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def write_features(splits: dict[str, pd.DataFrame], spec: dict[str, Any]) -> None:
+    """data/features as featurize leaves it for every kind: one Parquet file per split and the spec fitted on the
+    training split, replaced together or not at all (`spec.json` is SPEC's name)."""
+    with atomic_dir(FEATURES_DIR) as tmp:
+        for name, part in splits.items():
+            part.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / SPEC.name).write_text(json.dumps(spec, indent=2) + "\n")

@@ -7,7 +7,6 @@ for the model's standardisation layer come from the training part alone. Outputs
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import ImageProblem
-from tasks.core.artifacts import FEATURES_DIR, VALIDATED, read_parquet
-from tasks.core.atomic import atomic_dir
+from tasks.core.artifacts import VALIDATED, read_parquet, write_features
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 from tasks.kinds.image_table import to_arrays
@@ -72,9 +70,6 @@ def featurize(problem: ImageProblem, params: Params) -> dict[str, Any]:
         name: {"rows": len(part), "per_class": np.bincount(part["label"], minlength=len(problem.classes)).tolist()}
         for name, part in splits.items()
     }
-    with atomic_dir(FEATURES_DIR) as tmp:
-        for name, part in splits.items():
-            part.drop(columns=["split"]).to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    write_features({name: part.drop(columns=["split"]) for name, part in splits.items()}, spec)
     log.info("split %s", {k: v["rows"] for k, v in spec["splits"].items()})
     return spec

@@ -7,7 +7,6 @@ The fill rule, what makes a window valid and how the periods are cut are in task
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,8 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import SeriesProblem
-from tasks.core.artifacts import FEATURES_DIR, VALIDATED, read_parquet
-from tasks.core.atomic import atomic_dir
+from tasks.core.artifacts import VALIDATED, read_parquet, write_features
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 from tasks.kinds.series_source import HOUR
@@ -169,9 +167,6 @@ def featurize(problem: SeriesProblem, params: Params) -> dict[str, Any]:
             for name, rows in splits.items()
         },
     }
-    with atomic_dir(FEATURES_DIR) as tmp:
-        for name, rows in splits.items():
-            rows.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    write_features(splits, spec)
     log.info("windows %s", {k: v["rows"] for k, v in spec["splits"].items()})
     return spec

@@ -11,7 +11,6 @@ classification target is written as class indices; `spec.classes` names them (th
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -19,8 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import TabularProblem
-from tasks.core.artifacts import FEATURES_DIR, VALIDATED, read_parquet
-from tasks.core.atomic import atomic_dir
+from tasks.core.artifacts import VALIDATED, read_parquet, write_features
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 from tasks.kinds.table_source import GIVEN_TEST, safe_name
@@ -247,9 +245,6 @@ def featurize(problem: TabularProblem, params: Params) -> dict[str, Any]:
         if problem.task == "classification":
             entry["per_class"] = np.bincount(part[problem.target], minlength=len(spec["classes"])).tolist()
         spec["splits"][name] = entry
-    with atomic_dir(FEATURES_DIR) as tmp:
-        for name, part in splits.items():
-            part.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    write_features(splits, spec)
     log.info("split %s", {k: v["rows"] for k, v in spec["splits"].items()})
     return spec

@@ -8,7 +8,6 @@ and `spec.json`. `words` is the tokenisation featurize and the drift profile (ta
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
@@ -18,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import TextProblem
-from tasks.core.artifacts import FEATURES_DIR, VALIDATED, read_parquet
-from tasks.core.atomic import atomic_dir
+from tasks.core.artifacts import VALIDATED, read_parquet, write_features
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 
@@ -137,10 +135,7 @@ def featurize(problem: TextProblem, params: Params) -> dict[str, Any]:
         name: {"rows": len(part), "per_class": np.bincount(part["label"], minlength=len(problem.classes)).tolist()}
         for name, part in splits.items()
     }
-    with atomic_dir(FEATURES_DIR) as tmp:
-        for name, part in splits.items():
-            part.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    write_features(splits, spec)
     log.info(
         "split %s; vocabulary of %d tokens", {k: v["rows"] for k, v in spec["splits"].items()}, len(spec["vocabulary"])
     )
