@@ -35,3 +35,17 @@ def test_statistics_come_from_the_training_split_only(frame: pd.DataFrame) -> No
 def test_rejects_fractions_that_leave_no_training_data(frame: pd.DataFrame) -> None:
     with pytest.raises(PipelineError, match=r"val_fraction \+ featurize\.test_fraction must be < 1"):
         split_by_time(frame, "timestamp", 0.6, 0.5)
+
+
+def test_a_column_the_suite_lets_be_missing_gets_its_policy_though_training_has_no_gap(frame: pd.DataFrame) -> None:
+    parts = split_by_time(frame, "timestamp", 0.15, 0.15)
+    spec = fit_feature_spec(parts["train"], PROBLEM, frozenset({"temp", "weathersit"}))
+    assert spec["numeric"]["temp"]["missing"] == {"policy": "impute_mean_with_indicator", "share": 0.0}
+    assert spec["categorical"]["weathersit"]["missing"]["policy"] == "category"
+    assert "missing" not in spec["numeric"]["hum"]  # not named, no gap: described as before
+
+
+def test_a_numeric_column_without_any_training_value_is_refused_by_name(frame: pd.DataFrame) -> None:
+    train = split_by_time(frame, "timestamp", 0.15, 0.15)["train"].assign(hum=float("nan"))
+    with pytest.raises(PipelineError, match=r"feature column 'hum' has no value in the \d+ training row"):
+        fit_feature_spec(train, PROBLEM)

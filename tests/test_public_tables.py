@@ -67,3 +67,11 @@ def test_a_headerless_census_shaped_file_and_its_dotted_test_labels_read_by_opti
     assert int(raw["sex"].isna().sum()) == 11 and raw["island"].str.startswith(" ").sum() == 0  # `?`, ", "
     assert spec["splits"]["test"]["rows"] == 120  # the given test file, its preamble line skipped
     assert spec["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
+    # the bird with all four measurements missing is not in the training split, yet each column the suite lets
+    # be missing has its policy (else NaN reached the model: training diverged)
+    train = pd.read_parquet(tmp_path / "data/features/train.parquet")
+    assert int(train["bill_length"].isna().sum()) == 0
+    for name in ("bill_length", "bill_depth", "flipper_length", "body_mass"):
+        assert spec["numeric"][name]["missing"]["policy"] == "impute_mean_with_indicator", name
+        assert spec["numeric"][name]["missing"]["na_markers"] == ["?"], name
+    assert spec["categorical"]["sex"]["missing"]["policy"] == "category"

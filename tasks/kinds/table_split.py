@@ -21,6 +21,7 @@ from pipelines.problem import TabularProblem
 from tasks.core.artifacts import VALIDATED, read_parquet, write_features
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
+from tasks.kinds.table_checks import load_suite_json
 from tasks.kinds.table_source import GIVEN_TEST, safe_name
 
 SPLIT_MODES = ("time", "stratified", "random", "given")
@@ -141,20 +142,42 @@ def missing_marker(vocabulary: list[Any]) -> Any:
     return -1 if -1 not in vocabulary else min(vocabulary) - 1
 
 
-def fit_feature_spec(train: pd.DataFrame, problem: TabularProblem) -> dict[str, Any]:
+def allowed_missing(problem: TabularProblem, frame: pd.DataFrame) -> frozenset[str]:
+    """The feature columns that get a missing-value policy: those the raw suite lets be missing (a
+    `expect_column_values_to_not_be_null` with `mostly` below 1) and those with a gap anywhere in the validated
+    rows. Not only the training split's gaps: a column whose only gap fell into validation or test would otherwise
+    reach the model as NaN and serving would refuse a value the suite allows."""
+    columns = {str(c) for c in problem.features if c in frame.columns and frame[c].isna().any()}
+    path = problem.suite_path("raw")
+    if path.exists():
+        for item in load_suite_json(path)["expectations"]:
+            kwargs = item.get("kwargs", {})
+            if item.get("type") == "expect_column_values_to_not_be_null" and kwargs.get("mostly", 1) < 1:
+                columns.add(str(kwargs.get("column")))
+    return frozenset(columns & set(problem.features))
+
+
+def fit_feature_spec(
+    train: pd.DataFrame, problem: TabularProblem, missing: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """Statistics the model's preprocessing needs, from the training split alone.
 
-    A column with missing values in training gets a `missing` policy, which the model carries inside itself
-    (pipelines/tabular_model.py) and the serving signature states: numbers are imputed with the training mean and
-    a missing indicator is added; categories get a "missing" category of their own. Columns without missing values
-    are described exactly as before (no `missing` key).
+    A column with missing values in training, or named in `missing` (see allowed_missing), gets a `missing`
+    policy, which the model carries inside itself (pipelines/tabular_model.py) and the serving signature states:
+    numbers are imputed with the training mean and a missing indicator is added; categories get a "missing"
+    category of their own. Columns without missing values are described exactly as before (no `missing` key).
     """
     numeric = {}
     for name in problem.numeric_features:
         column = train[name]
+        if column.notna().sum() == 0:
+            raise PipelineError(
+                f"featurize: feature column '{name}' has no value in the {len(train)} training row(s): "
+                "nothing to learn its mean from"
+            )
         numeric[name] = {"mean": float(column.mean()), "variance": float(column.var(ddof=0))}
         share = float(column.isna().mean())
-        if share > 0:
+        if share > 0 or name in missing:
             numeric[name]["missing"] = {"policy": "impute_mean_with_indicator", "share": round(share, 6)}
     categorical = {}
     for name in problem.categorical_features:
@@ -164,7 +187,7 @@ def fit_feature_spec(train: pd.DataFrame, problem: TabularProblem) -> dict[str, 
         vocabulary = [str(v) for v in values] if is_string else [int(v) for v in values]
         categorical[name] = {"dtype": "string" if is_string else "int64", "vocabulary": vocabulary}
         share = float(column.isna().mean())
-        if share > 0:
+        if share > 0 or name in missing:
             marker = MISSING_CATEGORY if is_string else missing_marker(vocabulary)
             categorical[name]["vocabulary"] = [*vocabulary, marker]
             categorical[name]["missing"] = {"policy": "category", "marker": marker, "share": round(share, 6)}
@@ -229,7 +252,7 @@ def labelled_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
 def featurize(problem: TabularProblem, params: Params) -> dict[str, Any]:
     frame, unlabelled = labelled_rows(read_parquet(VALIDATED), problem.target)
     splits = split(problem, params, frame)
-    spec = fit_feature_spec(splits["train"], problem)
+    spec = fit_feature_spec(splits["train"], problem, allowed_missing(problem, frame))
     add_na_markers(spec, params.raw("collect.read.na_values", None) or ())  # the source's NA markers, if any
     if problem.task == "classification":
         values, names = class_names(problem, frame[problem.target])
