@@ -91,3 +91,9 @@ def test_rows_with_more_fields_than_names_are_refused() -> None:
     options = ReadOptions.from_mapping({"names": ["a", "b"], "header": "none"})
     with pytest.raises(PipelineError, match=r"more fields than the 2 names in collect\.read\.names"):
         parse_table(SourceFile("x.csv", b"1,2,3\n4,5,6\n"), options=options)
+
+
+def test_a_value_map_to_numbers_gives_a_numeric_column() -> None:
+    options = ReadOptions.from_mapping({"value_map": {"Year": {"1970-01-01": 1970, "1971-01-01": 1971}}})
+    frame = parse_table(SourceFile("cars.csv", b"Year,mpg\n1970-01-01,18\n1971-01-01,21\n"), options=options)
+    assert frame["Year"].tolist() == [1970, 1971] and pd.api.types.is_integer_dtype(frame["Year"])

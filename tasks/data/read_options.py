@@ -131,8 +131,8 @@ class ReadOptions:
         for column, mapping in self.value_map.items():
             values = frame[column]
             hit = values.isin(list(mapping))
-            if hit.any():
-                frame[column] = values.where(~hit, values.map(mapping))
+            if hit.any():  # mapped to numbers (`"1975-01-01": 1975`), the column becomes numeric, not object
+                frame[column] = values.where(~hit, values.map(mapping)).infer_objects()
         return frame
 
 
