@@ -67,3 +67,17 @@ def test_a_bad_duplicate_setting_is_refused_naming_its_key(tmp_path: Path) -> No
     params.write_text("problem: penguins\nvalidate:\n  max_duplicate_share: 2\n")
     with pytest.raises(PipelineError, match=r"'validate\.max_duplicate_share' must be <= 1"):
         ValidateSettings.from_params(Params.load(params))
+
+
+def test_lines_are_exact_in_a_file_with_comment_and_blank_lines(tmp_path: Path) -> None:
+    lines = (REPO / "pipelines/penguins/data/penguins.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    # line 1 a comment, 2 the header, 3 a row, 4 blank, 5 a comment, 6.. rows; the last line repeats line 3
+    text = ["# measured at Palmer station", header, rows[0], "", "# 2008", *rows[1:50], rows[0]]
+    (tmp_path / "c.csv").write_text("\n".join(text) + "\n")
+    read = ReadOptions.from_mapping({"na_values": ["NA"], "comment": "#"})
+    collect(CollectSettings(source=str(tmp_path / "c.csv"), as_of=None, read=read), PROBLEM, tmp_path / "raw")
+    with pytest.raises(PipelineError) as failure:
+        run_validate(tmp_path, tmp_path / "raw" / "data.parquet")
+    c = tmp_path / "c.csv"
+    assert f"at {c} line 3, {c} line {len(text)} (within one file)" in str(failure.value)

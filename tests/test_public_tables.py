@@ -52,7 +52,12 @@ def test_car_mpg_is_split_by_model_year_and_rows_without_a_target_are_left_out(
     splits = spec["splits"]
     assert splits["train"]["to"] <= splits["val"]["from"] and splits["val"]["to"] <= splits["test"]["from"]
     assert spec["rows_without_target"] == 7 and sum(s["rows"] for s in splits.values()) == 345 - 7
-    assert int(pd.read_parquet(tmp_path / "data/raw/data.parquet")["Horsepower"].isna().sum()) == 4
+    raw = pd.read_parquet(tmp_path / "data/raw/data.parquet")
+    assert int(raw["Horsepower"].isna().sum()) == 4
+    # the model year, a date in the source, is a numeric feature by collect.read.value_map (1975-01-01 -> 1975)
+    assert pd.api.types.is_integer_dtype(raw["Year"]) and raw["Year"].min() == 1970
+    assert (raw["timestamp"].dt.year == raw["Year"]).all()
+    assert 1970 < spec["numeric"]["Year"]["mean"] < int(splits["val"]["from"][:4])  # fitted on train's years
     summary = json.loads((tmp_path / "reports/validation/summary.json").read_text())
     assert summary["success"]
 

@@ -88,3 +88,16 @@ def serve_rows_with_gaps(problem: str, workspace: Path, tmp_path: Path) -> None:
     np.testing.assert_allclose(answers[2], answers[0], atol=1e-6)
     if spec["task"] == "classification":
         np.testing.assert_allclose(answers[0].sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_an_experiment_in_a_temporary_copy_leaves_the_workspace_on_its_problem(tmp_path: Path) -> None:
+    """`dvc exp run --temp -S problem=X` (README, "Experiments"): the workspace's params.yaml stays byte for byte
+    and on its problem; the experiment is kept and `dvc exp apply` brings its params and metrics in."""
+    workspace = copy_repository(tmp_path / "workspace", {})
+    before = (workspace / "params.yaml").read_bytes()
+    run(["dvc", "exp", "run", "--temp", "-n", "census", "-S", "problem=penguins_census"], workspace, timeout_s=1500)
+    assert (workspace / "params.yaml").read_bytes() == before
+    assert not (workspace / "reports/evaluation/metrics.json").exists()  # nothing ran in the workspace itself
+    run(["dvc", "exp", "apply", "census"], workspace, timeout_s=300)
+    assert "problem: penguins_census" in (workspace / "params.yaml").read_text()
+    assert json.loads((workspace / "reports/evaluation/metrics.json").read_text())["blessed"]

@@ -7,9 +7,9 @@ economy, 6 without horsepower): the split is by time (older model years train, n
 holds the last model year back for monitor. The model year is also a feature: newer cars go further per gallon
 (the 1970s fuel crises, CAFE from 1978), so a model that does not know the year underestimates every newer car.
 collect.read.value_map turns the date into the number of the year (`1975-01-01` -> 1975) so that the model and a
-request take it as a number; the time is derived from that number. The bundled pipelines/car_mpg/data/cars.csv is the package's
-`_data/cars.json` written as CSV (same rows and values, no other change). `Name` (a car's make and model) has
-hundreds of values: it is read and checked, never a feature.
+request take it as a number; the time is derived from that number. The bundled pipelines/car_mpg/data/cars.csv is
+the package's `_data/cars.json` written as CSV (same rows and values, no other change). `Name` (a car's make and
+model) has hundreds of values: it is read and checked, never a feature.
 """
 
 from __future__ import annotations

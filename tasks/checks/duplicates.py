@@ -19,7 +19,7 @@ import pandas as pd
 from tasks.checks.expectation_check import ExpectationResult
 
 ORIGIN_FILE = "__file__"  # collect's columns: the index of the row's file in the manifest's sources ...
-ORIGIN_LINE = "__line__"  # ... and its line in that file (1-based; comment lines, if any, are not counted)
+ORIGIN_LINE = "__line__"  # ... and its line in that file (1-based; comment and blank lines counted)
 ORIGIN_COLUMNS = (ORIGIN_FILE, ORIGIN_LINE)
 
 

@@ -112,6 +112,20 @@ class ReadOptions:
             kwargs["na_values"] = list(self.na_values)
         return kwargs
 
+    def row_lines(self, data: bytes, rows: int) -> list[int] | None:
+        """The 1-based line of `data` (a CSV file's UTF-8 bytes) each of the `rows` rows read from it came from: the
+        skipped lines, blank lines, lines that start with the comment character and the header are no rows. None
+        when the count differs from `rows` (a quoted field across lines): then only the order is known."""
+        comment = self.comment.encode("utf-8") if self.comment else None
+        numbers = []
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            text = line.rstrip(b"\r")
+            if number <= self.skip_rows or not text or (comment is not None and text.startswith(comment)):
+                continue
+            numbers.append(number)
+        numbers = numbers[self.header + 1 :] if self.header is not None else numbers
+        return numbers if len(numbers) == rows else None
+
     def apply_values(self, frame: pd.DataFrame, uri: str) -> pd.DataFrame:
         """NA markers (for formats pandas does not mark them in) and the value map, column by column."""
         if not self.na_values and not self.value_map:

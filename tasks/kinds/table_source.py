@@ -36,9 +36,11 @@ from tasks.data.sources import (
     MAX_LINE_BYTES,
     HttpSettings,
     SourceFile,
+    decompress,
     detect_format,
     fetch,
     parse_table,
+    recode,
     resolve_source,
 )
 from tasks.kinds.table_times import DEFAULT_MAX_UNTIMED_SHARE, check_untimed_share, derive_times
@@ -256,9 +258,15 @@ def collect_files(settings: CollectSettings, problem: TabularProblem) -> tuple[p
 def read_part(f: SourceFile, options: ReadOptions, settings: CollectSettings, problem: TabularProblem) -> pd.DataFrame:
     """One file's rows, conformed to the problem's columns, with each row's line in the file (ORIGIN_LINE)."""
     frame = conform_columns(parse_table(f, settings.max_line_bytes, options), problem, f.uri)
-    csv = detect_format(f.uri)[0] == "csv"
+    fmt, compression = detect_format(f.uri)
+    csv = fmt == "csv"
     first = 1 + (options.skip_rows + (options.header + 1 if options.header is not None else 0) if csv else 0)
-    return frame.assign(**{ORIGIN_LINE: range(first, first + len(frame))})
+    lines: Any = range(first, first + len(frame))
+    if csv and (options.comment or b"\n\n" in f.payload or b"\n\r\n" in f.payload or compression):
+        # lines that are no rows (comments, blank lines) shift the count: number the rows by their own lines
+        data = recode(f.uri, decompress(f.uri, f.payload, compression), options)
+        lines = options.row_lines(data, len(frame)) or lines
+    return frame.assign(**{ORIGIN_LINE: lines})
 
 
 def collect(settings: CollectSettings, problem: TabularProblem, out_dir: Path = OUT_DIR) -> bool:
