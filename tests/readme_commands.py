@@ -78,6 +78,7 @@ ELSEWHERE: dict[str, tuple[str, str]] = {
         '"--temp", "-n", "census", "-S", "problem=penguins_census"',
     ),
     "dvc exp apply census": ("tests/test_public_tables_e2e.py", '"exp", "apply", "census"'),
+    "dvc exp run -S problem=penguins": ("tests/test_public_tables_e2e.py", '"penguins", "car_mpg", "penguins_census"'),
     'curl -s -X POST http://127.0.0.1:8501/v1/models/bike_demand:predict -d \'{"instances": [{"season": 2, '
     '"hr": 14, "holiday": 0, "weekday": 3, "workingday": 1, "weathersit": "cloudy/misty", "temp": 0.42, '
     '"atemp": 0.4242, "hum": 0.77, "windspeed": 0.2537}]}\'': ("tests/test_newcomer.py", 'startswith("curl ")'),
