@@ -12,6 +12,7 @@ classification target is written as class indices; `spec.classes` names them (th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -226,10 +227,14 @@ def labelled_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
     return frame.loc[~missing].reset_index(drop=True), int(missing.sum())
 
 
-def featurize(problem: TabularProblem, params: Params) -> dict[str, Any]:
+FitSpec = Callable[[pd.DataFrame, TabularProblem], dict[str, Any]]
+
+
+def featurize(problem: TabularProblem, params: Params, fit: FitSpec = fit_feature_spec) -> dict[str, Any]:
+    """`fit`: fit_feature_spec here, or the same statistics fitted on Dask (tasks/kinds/table_spec_on_dask.py)."""
     frame, unlabelled = labelled_rows(read_parquet(VALIDATED), problem.target)
     splits = split(problem, params, frame)
-    spec = fit_feature_spec(splits["train"], problem)
+    spec = fit(splits["train"], problem)
     add_na_markers(spec, params.raw("collect.read.na_values", None) or ())  # the source's NA markers, if any
     if problem.task == "classification":
         values, names = class_names(problem, frame[problem.target])
