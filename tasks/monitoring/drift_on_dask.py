@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.core.compute import results
 from tasks.monitoring.data_drift import CurrentStatistics
 from tasks.monitoring.drift_stats import NumericReference, categorical_statistics, ks_p_value, psi
 from tasks.scale.drift_counts import (
@@ -51,7 +52,7 @@ def numeric_statistics(client: Any, reference: NumericReference, column: Any) ->
 
 def categorical_statistics_of(client: Any, reference: pd.Series, column: Any) -> dict[str, float]:
     """Categorical drift of dask Series `column` against pandas Series `reference` (missing is a category)."""
-    current = client.compute(column.astype(str).value_counts(dropna=False), sync=True)
+    current = results(client, [client.compute(column.astype(str).value_counts(dropna=False), retries=2)])[0]
     ref = reference.astype(str).value_counts(dropna=False)
     categories = sorted(set(ref.index) | set(current.index))
     return categorical_statistics(
@@ -67,7 +68,7 @@ def code_counts(client: Any, codes: Any, bins: int) -> np.ndarray:
     parts = [count(part) for part in codes.to_delayed()]
     if not parts:
         return np.zeros(bins, dtype=np.int64)
-    return np.sum(client.compute(parts, sync=True, retries=2), axis=0)
+    return np.sum(results(client, client.compute(parts, retries=2)), axis=0)
 
 
 class OnDask(CurrentStatistics):

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from tasks.core.compute import results
+
 
 @dataclass
 class NumericCounts:
@@ -73,7 +75,7 @@ def column_counts(client: Any, column: Any, ref_values: np.ndarray, edges: np.nd
     add = delayed(lambda a, b: a + b, pure=True)
     while len(level) > 1:
         level = [add(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
-    return client.compute(level[0], sync=True, retries=2)
+    return results(client, [client.compute(level[0], retries=2)])[0]
 
 
 def ks_from_counts(ref_at_or_below: np.ndarray, n: int, counts: NumericCounts) -> float:
@@ -109,7 +111,7 @@ def values_in_gaps(client: Any, column: Any, ref_values: np.ndarray, gaps: np.nd
     from dask import delayed
 
     pick = delayed(partition_in_gaps, pure=True)
-    found = client.compute([pick(part, ref_values, gaps) for part in column.to_delayed()], sync=True, retries=2)
+    found = results(client, client.compute([pick(part, ref_values, gaps) for part in column.to_delayed()], retries=2))
     if not found:
         return np.empty(0, dtype=np.int64), np.empty(0)
     return np.concatenate([g for g, _ in found]), np.concatenate([v for _, v in found])

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.core.compute import results
+
 BLOCK = 128  # numpy's PW_BLOCKSIZE: below it a block is summed directly
 Tree = tuple[int, int] | tuple["Tree", "Tree"]
 
@@ -118,8 +120,10 @@ def column_moments(
     tree = pairwise_leaves(0, n, depth)
     bounds = leaves_of(tree)
     columns = [*numeric, *categorical]
-    parts = client.scatter([frame.iloc[a:b][columns] for a, b in bounds])
-    firsts = client.gather(client.map(first_pass, parts, floats=numeric, categorical=categorical, pure=False))
+    # each partition travels inside its task (not scattered): a task a lost worker held is recomputed elsewhere
+    parts = [frame.iloc[a:b][columns] for a, b in bounds]
+    mapped = client.map(first_pass, parts, floats=numeric, categorical=categorical, pure=False, retries=2)
+    firsts = results(client, mapped)
     sums = combine(tree, {bound: first["sums"] for bound, first in zip(bounds, firsts, strict=True)})
     missing = {name: sum(first["missing"][name] for first in firsts) for name in columns}
     present = np.array([n - missing[name] for name in numeric], dtype=np.float64)
@@ -128,15 +132,15 @@ def column_moments(
     if integers:  # nanmean casts an integer column through numpy's buffer: chunk sums added in turn
         bufsize = np.getbufsize()
         pieces = [frame.iloc[a:b][integers] for a, b in buffer_bounds(n, 2 * workers, bufsize)]
-        chunk_sums = client.gather(
-            client.map(cast_chunk_sums, client.scatter(pieces), integers=integers, bufsize=bufsize)
+        chunk_sums = results(
+            client, client.map(cast_chunk_sums, pieces, integers=integers, bufsize=bufsize, pure=False, retries=2)
         )
         for row, name in enumerate(integers):
             total = np.float64(0.0)
             for value in np.concatenate([c[row] for c in chunk_sums]):
                 total += value
             means[name] = float(total / np.float64(n))
-    squares = client.gather(client.map(squares_pass, parts, floats=numeric, means=var_means, pure=False))
+    squares = results(client, client.map(squares_pass, parts, floats=numeric, means=var_means, pure=False, retries=2))
     variance_sums = combine(tree, dict(zip(bounds, squares, strict=True))) if numeric else np.array([])
     variances = dict(zip(numeric, (float(v) for v in variance_sums / present), strict=True))
     distinct = {

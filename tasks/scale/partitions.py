@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.core.compute import Scheduler, dask_client
+from tasks.core.compute import Scheduler, dask_client, results
 from tasks.core.errors import PipelineError
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -61,7 +61,7 @@ def stream(client: Any, frame: Any, ahead: int | None = None, retries: int = 2) 
     while pending:
         future = pending.popleft()
         submit()
-        chunk = future.result()
+        chunk = results(client, [future])[0]  # no worker left for long: one PipelineError naming the address
         future.release()
         yield chunk
 
