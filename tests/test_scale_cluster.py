@@ -185,19 +185,45 @@ def test_the_validate_stage_with_the_address_in_params_runs_on_the_cluster(
     assert done_tasks > 0  # the stage's partitions went through this scheduler
 
 
+def _featurize_workspace(root: Path, scheduler: str) -> Path:
+    """_stage_workspace plus data/validated as validate writes it (the feature view of the raw rows)."""
+    from pipelines.bike_demand import PROBLEM
+    from tasks.kinds.table_checks import feature_view
+
+    workspace = _stage_workspace(root, scheduler)
+    (workspace / "data" / "validated").mkdir(parents=True)
+    rows = pd.read_parquet(workspace / "data" / "raw" / "data.parquet")
+    feature_view(rows, PROBLEM).to_parquet(workspace / "data" / "validated" / "data.parquet", index=False)
+    return workspace
+
+
+@pytest.mark.slow
+def test_the_featurize_stage_with_the_address_in_params_writes_the_same_files(
+    tmp_path: Path, cluster: dict[str, Any]
+) -> None:
+    """`python -m tasks.features.featurize` with `compute.scheduler: tcp://...`: the spec fitted on the real workers,
+    data/features byte-identical to `local`. Fast counterpart: tests/test_feature_spec_on_dask.py (LocalCluster)."""
+    from tests.processes import run
+
+    outputs = {}
+    for name, scheduler in (("local", "local"), ("cluster", cluster["address"])):
+        workspace = _featurize_workspace(tmp_path / name, scheduler)
+        done = run([sys.executable, "-m", "tasks.features.featurize"], workspace, check=False, timeout_s=240)
+        assert done.returncode == 0, done.stderr[-3000:]
+        if name == "cluster":
+            assert "on 2 Dask worker(s)" in done.stderr
+        outputs[name] = {p.name: p.read_bytes() for p in sorted((workspace / "data" / "features").iterdir())}
+    assert outputs["cluster"] == outputs["local"] and "spec.json" in outputs["local"]
+
+
 @pytest.mark.slow
 def test_the_featurize_stage_without_workers_fails_cleanly(tmp_path: Path, cluster: dict[str, Any]) -> None:
     """`python -m tasks.features.featurize` with `compute.scheduler: tcp://...` whose workers are all dead: exit 1,
     one message naming the address, data/features not written (a previous one would stay as it was). Fast
     counterpart: test_every_worker_killed_mid_stage_stops_it_with_one_message_naming_the_scheduler."""
-    from pipelines.bike_demand import PROBLEM
-    from tasks.kinds.table_checks import feature_view
     from tests.processes import run
 
-    workspace = _stage_workspace(tmp_path / "w", cluster["address"])
-    (workspace / "data" / "validated").mkdir(parents=True)
-    rows = pd.read_parquet(workspace / "data" / "raw" / "data.parquet")
-    feature_view(rows, PROBLEM).to_parquet(workspace / "data" / "validated" / "data.parquet", index=False)
+    workspace = _featurize_workspace(tmp_path / "w", cluster["address"])
     for worker in cluster["workers"]:
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
