@@ -7,7 +7,6 @@ exact. Fast: the bundled year and generated gappy tables on a LocalCluster of 2 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +25,9 @@ from tests.scale_data import bike_like, bike_rows
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[object]:
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
-        ) as running,
-        Client(running) as client,
-    ):
-        yield client
+@pytest.fixture
+def cluster(dask_cluster: object) -> object:
+    return dask_cluster  # one LocalCluster per test process (tests/conftest.py)
 
 
 @pytest.mark.parametrize("n", [7, 129, 1_000, 65_537, 300_001])

@@ -9,7 +9,6 @@ A LocalCluster of 2 processes; the real `dask scheduler` + workers: tests/test_s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -32,17 +31,9 @@ CATEGORICAL = list(PROBLEM.categorical_features)
 QUICK = DriftSettings(adversarial_rows=0)  # the adversarial classifier does not use the workers: left out here
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
-        ) as running,
-        Client(running) as client,
-    ):
-        yield client
+@pytest.fixture
+def cluster(dask_cluster: object) -> object:
+    return dask_cluster  # one LocalCluster per test process (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
