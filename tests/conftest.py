@@ -66,6 +66,22 @@ def bike_source() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[object]:
+    """A Dask LocalCluster of 2 worker processes (1 thread each, 127.0.0.1) and a client of it, started once per test
+    process for the Dask equivalence tests (tests/test_scale_equivalence.py, test_feature_spec_on_dask.py,
+    test_monitor_on_dask.py); the real `dask scheduler` + workers: tests/test_scale_cluster.py."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+        ) as running,
+        Client(running) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="session")
 def pipeline_workspace(newcomer: Path) -> Iterator[Path]:
     """The bike-demand DAG as a newcomer gets it: a fresh clone with the committed params after `make run`.
     Shared by the session: read it, never change it (take `pipeline_copy` for that)."""

@@ -1,7 +1,8 @@
 """The data stages against a real Dask cluster: a `dask scheduler` and two `dask worker` processes on 127.0.0.1,
 started from this venv's CLI, and `compute.scheduler: tcp://127.0.0.1:PORT`. A worker SIGKILLed mid-stage is
 survived: Dask recomputes the lost partitions on the other worker and the stage writes the same bytes as the single
-process. Slow variant, 1M rows: test_killed_worker_mid_stage_on_a_million_rows.
+process. Slow variant, 1M rows: test_killed_worker_mid_stage_on_a_million_rows. Every worker killed: the stage stops
+after distributed's no-workers timeout with one message naming the scheduler's address and writes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 import pytest
 
 import tasks.scale.partitions as partitions
-from tasks.core.compute import Scheduler, dask_client, parse_scheduler
+from tasks.core.compute import NO_WORKERS, Scheduler, dask_client, parse_scheduler
 from tasks.core.errors import PipelineError
 from tests.processes import kill_tree, subprocess_env
 from tests.scale_data import bike_like, bike_rows
@@ -37,9 +38,14 @@ def _free_port() -> int:
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """A `dask` CLI process with the project's code importable, as in the worker image (PYTHONPATH=/app): the
+    scheduler unpickles the stages' task graphs and the workers run the project's reductions."""
+    from tests.conftest import REPO
+
     handle = log.open("wb")
+    env = subprocess_env(PYTHONPATH=str(REPO))
     return subprocess.Popen(
-        [str(DASK), *args], env=subprocess_env(), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        [str(DASK), *args], env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
@@ -61,16 +67,17 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, Any]]:
             kill_tree(process)
 
 
-def _kill_after_first_chunk(monkeypatch: pytest.MonkeyPatch, worker: subprocess.Popen[bytes]) -> list[int]:
-    """Make the stage's partition stream SIGKILL `worker` once the first partition has reached the stage."""
+def _kill_after_first_chunk(monkeypatch: pytest.MonkeyPatch, *workers: subprocess.Popen[bytes]) -> list[int]:
+    """Make the stage's partition stream SIGKILL `workers` once the first partition has reached the stage."""
     real, seen = partitions.stream, []
 
     def stream(client: Any, frame: Any, ahead: int | None = None, retries: int = 2) -> Iterator[pd.DataFrame]:
         for number, part in enumerate(real(client, frame, ahead, retries)):
             seen.append(len(part))
             if number == 0:
-                os.kill(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=30)
+                for worker in workers:
+                    os.kill(worker.pid, signal.SIGKILL)
+                    worker.wait(timeout=30)
             yield part
 
     monkeypatch.setattr(partitions, "stream", stream)
@@ -95,6 +102,26 @@ def test_validate_runs_on_a_real_cluster_and_survives_a_killed_worker(
     tmp_path: Path, cluster: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _killed_mid_stage(tmp_path, bike_rows(), cluster, monkeypatch, 1_200)
+
+
+def test_every_worker_killed_mid_stage_stops_it_with_one_message_naming_the_scheduler(
+    tmp_path: Path, cluster: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slow counterpart, the featurize stage as dvc runs it: test_the_featurize_stage_without_workers_fails_cleanly."""
+    import dask
+
+    raw = tmp_path / "raw" / "data.parquet"
+    raw.parent.mkdir(parents=True)
+    bike_rows().to_parquet(raw, index=False, row_group_size=400)
+    seen = _kill_after_first_chunk(monkeypatch, *cluster["workers"])
+    started = time.monotonic()
+    with dask.config.set({NO_WORKERS: "2s"}):
+        message, files = _validate(tmp_path / "cluster", raw, parse_scheduler(cluster["address"]), 1_200)
+    assert all(worker.poll() is not None for worker in cluster["workers"])  # both really died mid-stage
+    assert len(seen) == 1 and time.monotonic() - started < 60
+    assert message.startswith("'compute.scheduler': the Dask scheduler at " + cluster["address"])
+    assert "has had no worker for 2 s" in message and "wrote nothing" in message
+    assert files == {}  # nothing half written: no validated data, no report
 
 
 def test_an_address_where_no_scheduler_answers_is_one_clear_message(tmp_path: Path) -> None:
@@ -156,3 +183,53 @@ def test_the_validate_stage_with_the_address_in_params_runs_on_the_cluster(
     with dask_client(parse_scheduler(cluster["address"])) as client:
         done_tasks = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.task_prefixes))
     assert done_tasks > 0  # the stage's partitions went through this scheduler
+
+
+def _featurize_workspace(root: Path, scheduler: str) -> Path:
+    """_stage_workspace plus data/validated as validate writes it (the feature view of the raw rows)."""
+    from pipelines.bike_demand import PROBLEM
+    from tasks.kinds.table_checks import feature_view
+
+    workspace = _stage_workspace(root, scheduler)
+    (workspace / "data" / "validated").mkdir(parents=True)
+    rows = pd.read_parquet(workspace / "data" / "raw" / "data.parquet")
+    feature_view(rows, PROBLEM).to_parquet(workspace / "data" / "validated" / "data.parquet", index=False)
+    return workspace
+
+
+@pytest.mark.slow
+def test_the_featurize_stage_with_the_address_in_params_writes_the_same_files(
+    tmp_path: Path, cluster: dict[str, Any]
+) -> None:
+    """`python -m tasks.features.featurize` with `compute.scheduler: tcp://...`: the spec fitted on the real workers,
+    data/features byte-identical to `local`. Fast counterpart: tests/test_feature_spec_on_dask.py (LocalCluster)."""
+    from tests.processes import run
+
+    outputs = {}
+    for name, scheduler in (("local", "local"), ("cluster", cluster["address"])):
+        workspace = _featurize_workspace(tmp_path / name, scheduler)
+        done = run([sys.executable, "-m", "tasks.features.featurize"], workspace, check=False, timeout_s=240)
+        assert done.returncode == 0, done.stderr[-3000:]
+        if name == "cluster":
+            assert "on 2 Dask worker(s)" in done.stderr
+        outputs[name] = {p.name: p.read_bytes() for p in sorted((workspace / "data" / "features").iterdir())}
+    assert outputs["cluster"] == outputs["local"] and "spec.json" in outputs["local"]
+
+
+@pytest.mark.slow
+def test_the_featurize_stage_without_workers_fails_cleanly(tmp_path: Path, cluster: dict[str, Any]) -> None:
+    """`python -m tasks.features.featurize` with `compute.scheduler: tcp://...` whose workers are all dead: exit 1,
+    one message naming the address, data/features not written (a previous one would stay as it was). Fast
+    counterpart: test_every_worker_killed_mid_stage_stops_it_with_one_message_naming_the_scheduler."""
+    from tests.processes import run
+
+    workspace = _featurize_workspace(tmp_path / "w", cluster["address"])
+    for worker in cluster["workers"]:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    env = subprocess_env(DASK_DISTRIBUTED__SCHEDULER__NO_WORKERS_TIMEOUT="3s")
+    done = run([sys.executable, "-m", "tasks.features.featurize"], workspace, check=False, timeout_s=240, env=env)
+    assert done.returncode == 1, done.stderr[-3000:]
+    failed = [line for line in done.stderr.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and cluster["address"] in failed[0] and "no worker for 3 s" in failed[0], done.stderr
+    assert not (workspace / "data" / "features").exists()

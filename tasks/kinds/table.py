@@ -8,6 +8,7 @@ raw columns as named inputs, their signature, the common-sense and linear baseli
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ import numpy as np
 import pandas as pd
 
 from pipelines.problem import TabularProblem
+from tasks.core.compute import scheduler_from_params
 from tasks.core.params import Params
 from tasks.kinds import table_checks, table_drift, table_source, table_split
 from tasks.kinds.contract import DriftResult, MeasureDrift, Predictor
+from tasks.kinds.table_spec_on_dask import fit_feature_spec_on
 from tasks.kinds.table_split import MISSING_CATEGORY
 from tasks.objectives import baselines as common
 from tasks.objectives.importance import permutation_importance
@@ -43,7 +46,9 @@ class TableKind:
         table_checks.validate(problem, table_checks.ValidateSettings.from_params(params))
 
     def featurize(self, problem: TabularProblem, params: Params) -> dict[str, Any]:
-        return table_split.featurize(problem, params)
+        scheduler = scheduler_from_params(params)  # not local: the statistics are fitted on the Dask workers
+        fit = table_split.fit_feature_spec if scheduler.is_local else partial(fit_feature_spec_on, scheduler)
+        return table_split.featurize(problem, params, fit)
 
     def model_inputs(self, frame: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
         """Raw feature columns as tensors shaped (n, 1), typed as the model's inputs expect.

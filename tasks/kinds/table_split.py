@@ -12,6 +12,7 @@ classification target is written as class indices; `spec.classes` names them (th
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 from tasks.kinds.table_checks import load_suite_json
 from tasks.kinds.table_source import GIVEN_TEST, safe_name
+from tasks.scale.exact_moments import Moments
 
 SPLIT_MODES = ("time", "stratified", "random", "given")
 log = logging.getLogger(__name__)
@@ -160,33 +162,49 @@ def allowed_missing(problem: TabularProblem, frame: pd.DataFrame) -> frozenset[s
 def fit_feature_spec(
     train: pd.DataFrame, problem: TabularProblem, missing: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
-    """Statistics the model's preprocessing needs, from the training split alone.
+    """Statistics the model's preprocessing needs, from the training split alone, in this process (the same on
+    Dask workers: tasks/kinds/table_spec_on_dask.py); the spec's rules are spec_from_moments'."""
+    numeric, categorical = problem.numeric_features, problem.categorical_features
+    moments = Moments(
+        mean={name: float(train[name].mean()) for name in numeric},
+        variance={name: float(train[name].var(ddof=0)) for name in numeric},
+        missing={name: int(train[name].isna().sum()) for name in problem.features},
+        distinct={name: train[name].dropna().unique().tolist() for name in categorical},
+        rows=len(train),
+    )
+    return spec_from_moments(moments, train, problem, missing)
+
+
+def spec_from_moments(
+    moments: Moments, train: pd.DataFrame, problem: TabularProblem, missing: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The spec from the training split's statistics (`train` is read for column dtypes only).
 
     A column with missing values in training, or named in `missing` (see allowed_missing), gets a `missing`
     policy, which the model carries inside itself (pipelines/tabular_model.py) and the serving signature states:
     numbers are imputed with the training mean and a missing indicator is added; categories get a "missing"
     category of their own. Columns without missing values are described exactly as before (no `missing` key).
     """
-    numeric = {}
+    rows = moments.rows
+    numeric: dict[str, Any] = {}
     for name in problem.numeric_features:
-        column = train[name]
-        if column.notna().sum() == 0:
+        if moments.missing[name] >= rows:
             raise PipelineError(
-                f"featurize: feature column '{name}' has no value in the {len(train)} training row(s): "
+                f"featurize: feature column '{name}' has no value in the {rows} training row(s): "
                 "nothing to learn its mean from"
             )
-        numeric[name] = {"mean": float(column.mean()), "variance": float(column.var(ddof=0))}
-        share = float(column.isna().mean())
+        numeric[name] = {"mean": moments.mean[name], "variance": moments.variance[name]}
+        share = moments.missing[name] / rows
         if share > 0 or name in missing:
             numeric[name]["missing"] = {"policy": "impute_mean_with_indicator", "share": round(share, 6)}
-    categorical = {}
+    categorical: dict[str, Any] = {}
     for name in problem.categorical_features:
         column = train[name]
         is_string = pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
-        values = sorted(column.dropna().unique().tolist())
+        values = sorted(moments.distinct[name])
         vocabulary = [str(v) for v in values] if is_string else [int(v) for v in values]
         categorical[name] = {"dtype": "string" if is_string else "int64", "vocabulary": vocabulary}
-        share = float(column.isna().mean())
+        share = moments.missing[name] / rows
         if share > 0 or name in missing:
             marker = MISSING_CATEGORY if is_string else missing_marker(vocabulary)
             categorical[name]["vocabulary"] = [*vocabulary, marker]
@@ -199,7 +217,7 @@ def fit_feature_spec(
         "timestamp": problem.timestamp,
         "numeric": numeric,
         "categorical": categorical,
-        "train_rows": len(train),
+        "train_rows": rows,
     }
     source_names = {safe_name(c): str(c) for c in problem.source_columns if safe_name(c) != str(c)}
     source_names = {k: v for k, v in source_names.items() if k in problem.features}
@@ -249,10 +267,14 @@ def labelled_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
     return frame.loc[~missing].reset_index(drop=True), int(missing.sum())
 
 
-def featurize(problem: TabularProblem, params: Params) -> dict[str, Any]:
+FitSpec = Callable[[pd.DataFrame, TabularProblem, frozenset[str]], dict[str, Any]]
+
+
+def featurize(problem: TabularProblem, params: Params, fit: FitSpec = fit_feature_spec) -> dict[str, Any]:
+    """`fit`: fit_feature_spec here, or the same statistics fitted on Dask (tasks/kinds/table_spec_on_dask.py)."""
     frame, unlabelled = labelled_rows(read_parquet(VALIDATED), problem.target)
     splits = split(problem, params, frame)
-    spec = fit_feature_spec(splits["train"], problem, allowed_missing(problem, frame))
+    spec = fit(splits["train"], problem, allowed_missing(problem, frame))
     add_na_markers(spec, params.raw("collect.read.na_values", None) or ())  # the source's NA markers, if any
     if problem.task == "classification":
         values, names = class_names(problem, frame[problem.target])

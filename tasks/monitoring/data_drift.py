@@ -96,9 +96,25 @@ class _Column:
     details: dict[str, float | int]
 
 
-def _numeric_column(ref: np.ndarray, cur: np.ndarray, windows: ReferenceWindows) -> _Column:
+class CurrentStatistics:
+    """The current window's side of the statistics, here in this process; tasks/monitoring/drift_on_dask.py's
+    `OnDask` reduces the same on Dask workers (`compute.scheduler`)."""
+
+    def numeric(self, reference: drift_stats.NumericReference, current: np.ndarray) -> dict[str, float]:
+        return drift_stats.numeric_statistics(reference, current)
+
+    def counts(self, codes: np.ndarray, bins: int) -> np.ndarray:
+        return np.bincount(codes, minlength=bins)
+
+
+HERE = CurrentStatistics()
+
+
+def _numeric_column(
+    ref: np.ndarray, cur: np.ndarray, windows: ReferenceWindows, on: CurrentStatistics = HERE
+) -> _Column:
     reference = drift_stats.numeric_reference(ref)
-    found = drift_stats.numeric_statistics(reference, cur)
+    found = on.numeric(reference, cur)
     codes = drift_stats.bin_codes(ref, reference.edges)
     scores = {"psi": (found["psi"], window_scores(codes, reference.edges.size + 2, windows))}
     if reference.sorted_values.size:
@@ -111,9 +127,11 @@ def _numeric_column(ref: np.ndarray, cur: np.ndarray, windows: ReferenceWindows)
     return _Column("numeric", "KS", found["ks_statistic"], found["ks_p"], scores, details)
 
 
-def _categorical_column(ref: np.ndarray, cur: np.ndarray, categories: int, windows: ReferenceWindows) -> _Column:
+def _categorical_column(
+    ref: np.ndarray, cur: np.ndarray, categories: int, windows: ReferenceWindows, on: CurrentStatistics = HERE
+) -> _Column:
     bins = categories + 1
-    found = drift_stats.categorical_statistics(np.bincount(ref, minlength=bins), np.bincount(cur, minlength=bins))
+    found = drift_stats.categorical_statistics(np.bincount(ref, minlength=bins), on.counts(cur, bins))
     scores = {"psi": (found["psi"], window_scores(ref, bins, windows))}
     details = {"jensen_shannon": found["jensen_shannon"], "categories": categories}
     test = "total variation (chi2 p)"
@@ -156,6 +174,7 @@ def assess(
     categorical: Sequence[str],
     settings: DriftSettings,
     time_column: str | None = None,
+    on: CurrentStatistics = HERE,
 ) -> dict[str, Any]:
     """Judge whether `current` drifted from `reference` in the named columns.
 
@@ -167,7 +186,8 @@ def assess(
     "weighted_drift", "adversarial": {"roc_auc", "threshold", "drifted", "top_columns", "reference_auc", "why"},
     "reference_rows", "current_rows", "window_rows", "reference_windows", "same_season_windows"}.
     For a categorical column "ks_statistic" is the total variation distance and "ks_p" the chi-squared p-value.
-    Raises DriftInputError (ValueError) naming the column or setting on bad input.
+    Raises DriftInputError (ValueError) naming the column or setting on bad input. `on`: where the current window's
+    statistics are reduced (this process, or Dask workers: tasks/monitoring/drift_on_dask.py).
     """
     check_settings(settings)
     check_columns({"reference": reference, "current": current}, numeric, categorical)
@@ -196,8 +216,8 @@ def assess(
     def measure(column: str) -> Callable[[], _Column]:
         ref, cur = encoded[column]
         if column in categories:
-            return lambda: _categorical_column(ref, cur, categories[column], windows)
-        return lambda: _numeric_column(ref, cur, windows)
+            return lambda: _categorical_column(ref, cur, categories[column], windows, on)
+        return lambda: _numeric_column(ref, cur, windows, on)
 
     learnt = [c for c in columns if c not in expected]
     side = None

@@ -12,14 +12,20 @@ uncalibrated 50 % share rule, which the pipeline does not use.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
+from tasks.core.compute import Scheduler, dask_client
 from tasks.core.params import Params
 from tasks.monitoring.data_drift import assess
 from tasks.monitoring.drift_input import DriftSettings, drift_settings
+from tasks.monitoring.drift_on_dask import OnDask
+
+LOCAL = Scheduler()
+log = logging.getLogger(__name__)
 
 
 def monitor_settings(params: Params) -> DriftSettings:
@@ -86,9 +92,10 @@ def evidently_snapshot(
     )
 
 
-def measurer(settings: DriftSettings) -> Callable[..., tuple[dict[str, Any], Any]]:
+def measurer(settings: DriftSettings, scheduler: Scheduler = LOCAL) -> Callable[..., tuple[dict[str, Any], Any]]:
     """`measure` with the engine's settings bound: what the monitor stage hands a kind's `drift`
-    (tasks/kinds/contract.py MeasureDrift)."""
+    (tasks/kinds/contract.py MeasureDrift); with a `compute.scheduler` other than local the current window's
+    statistics are reduced on the Dask workers."""
 
     def bound(
         reference: pd.DataFrame,
@@ -97,7 +104,7 @@ def measurer(settings: DriftSettings) -> Callable[..., tuple[dict[str, Any], Any
         categorical: Sequence[str],
         time_column: str | None = None,
     ) -> tuple[dict[str, Any], Any]:
-        return measure(reference, current, numeric, categorical, settings, time_column)
+        return measure(reference, current, numeric, categorical, settings, time_column, scheduler)
 
     return bound
 
@@ -109,14 +116,20 @@ def measure(
     categorical: Sequence[str],
     settings: DriftSettings,
     time_column: str | None = None,
+    scheduler: Scheduler = LOCAL,
 ) -> tuple[dict[str, Any], Any]:
     """The calibrated verdict of `current` against `reference` over the named columns, and Evidently's snapshot for
     the page: (drift.json's verdict fields, snapshot).
 
     `reference` in arrival order, or with `time_column` to sort it by (and to add same-season windows); a
     DriftInputError (ValueError) names a missing or non-numeric column."""
-    verdict = assess(
-        reference, current, numeric=numeric, categorical=categorical, settings=settings, time_column=time_column
-    )
+    columns = {"numeric": numeric, "categorical": categorical, "settings": settings, "time_column": time_column}
+    if scheduler.is_local:
+        verdict = assess(reference, current, **columns)
+    else:
+        with dask_client(scheduler) as client:
+            workers = len(client.scheduler_info().get("workers", {}))
+            log.info("reducing the current window's drift statistics on %d Dask worker(s)", workers)
+            verdict = assess(reference, current, **columns, on=OnDask(client, partitions=2 * max(1, workers)))
     summary = verdict_summary(verdict, settings, len([*numeric, *categorical]))
     return summary, evidently_snapshot(reference, current, numeric, categorical)

@@ -17,6 +17,7 @@ import logging
 
 from tasks.core.artifacts import MONITORING_REPORT_DIR, read_spec, read_split
 from tasks.core.atomic import atomic_file, write_text
+from tasks.core.compute import scheduler_from_params
 from tasks.core.errors import run_stage
 from tasks.core.reproducible import rounded, stable_ids
 from tasks.kinds.selection import select
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 def main() -> None:
     run = select()
-    measure = measurer(monitor_settings(run.params))  # the monitoring loop's rule and settings
+    # the monitoring loop's rule and settings; the current window reduced on Dask when compute.scheduler names one
+    measure = measurer(monitor_settings(run.params), scheduler_from_params(run.params))
     result = run.kind.drift(run.problem, run.params, read_split("train"), read_spec(), measure)
     # File by file (each atomic): DVC keeps its own .gitignore in this folder.
     with atomic_file(REPORT_DIR / "drift.html") as tmp:

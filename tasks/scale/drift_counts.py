@@ -4,7 +4,9 @@ The drift statistics (tasks/monitoring/drift_stats.py) are functions of these su
 (exact); the KS statistic of the current counts at and just below each distinct reference value (exact: between two
 reference values F_ref is constant and F_cur monotone, so the supremum is at an end); the Wasserstein distance of
 the same counts plus, per gap between reference values, the sum of the current values' distances to the gap's right
-end (exact unless the two CDFs cross inside a gap, then linear inside that gap). No partition is ever gathered.
+end; where the two CDFs cross inside a gap, a second pass brings back the current values inside those gaps only
+(`values_in_gaps`), and the integral there is taken step by step: exact (to float rounding) everywhere. No partition is
+ever gathered whole.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from tasks.core.compute import results
 
 
 @dataclass
@@ -71,7 +75,7 @@ def column_counts(client: Any, column: Any, ref_values: np.ndarray, edges: np.nd
     add = delayed(lambda a, b: a + b, pure=True)
     while len(level) > 1:
         level = [add(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
-    return client.compute(level[0], sync=True, retries=2)
+    return results(client, [client.compute(level[0], retries=2)])[0]
 
 
 def ks_from_counts(ref_at_or_below: np.ndarray, n: int, counts: NumericCounts) -> float:
@@ -83,10 +87,45 @@ def ks_from_counts(ref_at_or_below: np.ndarray, n: int, counts: NumericCounts) -
     return float(max(at.max(), before.max()))
 
 
+def crossing_gaps(ref_at_or_below: np.ndarray, n: int, counts: NumericCounts) -> np.ndarray:
+    """The gaps k (between reference values u_k and u_k+1) inside which F_cur crosses F_ref's level."""
+    if ref_at_or_below.size < 2 or not counts.present:
+        return np.empty(0, dtype=np.int64)
+    level = ref_at_or_below[:-1] / n
+    start = counts.at_or_below[:-1] / counts.present
+    end = counts.below[1:] / counts.present
+    return np.flatnonzero((level > start) & (level < end))
+
+
+def partition_in_gaps(values: Any, ref_values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(gap index, value) of one partition's values strictly inside the given gaps."""
+    array = np.asarray(values, dtype="float64")
+    present = array[~np.isnan(array)]
+    gap = np.searchsorted(ref_values, present, side="right") - 1
+    inside = np.isin(gap, gaps) & (present != ref_values[np.clip(gap, 0, None)]) & (gap >= 0)
+    return gap[inside], present[inside]
+
+
+def values_in_gaps(client: Any, column: Any, ref_values: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The current values inside `gaps` (the crossing gaps: few), with their gap, gathered from every partition."""
+    from dask import delayed
+
+    pick = delayed(partition_in_gaps, pure=True)
+    found = results(client, client.compute([pick(part, ref_values, gaps) for part in column.to_delayed()], retries=2))
+    if not found:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    return np.concatenate([g for g, _ in found]), np.concatenate([v for _, v in found])
+
+
 def wasserstein_from_counts(
-    ref_values: np.ndarray, ref_at_or_below: np.ndarray, n: int, counts: NumericCounts
+    ref_values: np.ndarray,
+    ref_at_or_below: np.ndarray,
+    n: int,
+    counts: NumericCounts,
+    inside: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> float:
-    """The integral of |F_ref - F_cur| over the line."""
+    """The integral of |F_ref - F_cur| over the line; `inside`: the current values in the crossing gaps
+    (`values_in_gaps`), without which a crossing gap is taken as linear."""
     m = counts.present
     total = (counts.gap_sums[0] + counts.gap_sums[-1]) / m
     if ref_values.size < 2:
@@ -101,4 +140,11 @@ def wasserstein_from_counts(
     crossing = (level > start) & (level < end)
     rise = np.where(crossing, end - start, 1.0)
     linear = width * ((level - start) ** 2 + (end - level) ** 2) / (2 * rise)
-    return float(total + np.sum(np.where(crossing, linear, above + beneath)))
+    per_gap = np.where(crossing, linear, above + beneath)
+    if inside is not None:
+        gaps, values = inside
+        for k in np.flatnonzero(crossing):
+            steps = np.concatenate([[ref_values[k]], np.sort(values[gaps == k]), [ref_values[k + 1]]])
+            cdf = (counts.at_or_below[k] + np.arange(steps.size - 1)) / m
+            per_gap[k] = np.sum(np.abs(level[k] - cdf) * np.diff(steps))
+    return float(total + np.sum(per_gap))

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from tasks.core.compute import results
+
 
 def fit_statistics(
     client: Any, frame: Any, numeric: list[str], categorical: list[str]
@@ -22,7 +24,7 @@ def fit_statistics(
     variances = frame[numeric].astype("float64").var(ddof=0) if numeric else None
     vocabularies = [frame[name].dropna().unique() for name in categorical]
     computed = (
-        client.compute([means, variances, *vocabularies], sync=True)
+        results(client, client.compute([means, variances, *vocabularies], retries=2))
         if client
         else dask.compute(means, variances, *vocabularies)
     )

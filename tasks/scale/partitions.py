@@ -16,16 +16,20 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.core.compute import Scheduler, dask_client
+from tasks.core.compute import Scheduler, dask_client, results
 from tasks.core.errors import PipelineError
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 log = logging.getLogger(__name__)
 
 
-def read_table(source: str | Path, columns: list[str] | None = None) -> Any:
+def read_table(
+    source: str | Path, columns: list[str] | None = None, storage_options: dict[str, Any] | None = None
+) -> Any:
     """`source` (a Parquet file, a folder of Parquet files such as `date=YYYY-MM-DD/` partitions, a glob, or CSV)
-    as a dask DataFrame: one partition per Parquet row group or file, CSV in 64 MB blocks (gzip: one per file)."""
+    as a dask DataFrame: one partition per Parquet row group or file, CSV in 64 MB blocks (gzip: one per file).
+    A URL (`s3://bucket/prefix/`) is read through fsspec by the workers; `storage_options` go to its filesystem
+    (for S3: `{"client_kwargs": {"endpoint_url": ...}}`, credentials from the environment or `key`/`secret`)."""
     import dask
     import dask.dataframe as dd
 
@@ -35,8 +39,8 @@ def read_table(source: str | Path, columns: list[str] | None = None) -> Any:
         with dask.config.set({"dataframe.convert-string": False}):
             if text.endswith(CSV_SUFFIXES):
                 blocksize = None if text.endswith(".gz") else "64MB"
-                return dd.read_csv(text, blocksize=blocksize, usecols=columns)
-            return dd.read_parquet(text, columns=columns, split_row_groups=True)
+                return dd.read_csv(text, blocksize=blocksize, usecols=columns, storage_options=storage_options)
+            return dd.read_parquet(text, columns=columns, split_row_groups=True, storage_options=storage_options)
     except FileNotFoundError:
         raise PipelineError(f"{text}: not found") from None
     except (OSError, ValueError) as err:
@@ -61,7 +65,7 @@ def stream(client: Any, frame: Any, ahead: int | None = None, retries: int = 2) 
     while pending:
         future = pending.popleft()
         submit()
-        chunk = future.result()
+        chunk = results(client, [future])[0]  # no worker left for long: one PipelineError naming the address
         future.release()
         yield chunk
 
