@@ -101,14 +101,14 @@ def _canonical(column: pd.Series) -> pd.Series:
         return column.astype("float64")
     if pd.api.types.is_numeric_dtype(column):
         return pd.to_numeric(column).astype("float64")
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return column
+    if pd.api.types.is_datetime64_any_dtype(column):  # naive times are UTC (as collect writes them)
+        return pd.to_datetime(column, utc=True).dt.tz_localize(None).astype("datetime64[ns]")
     return column.astype(object).where(column.notna(), "\x00<missing>").astype(str)
 
 
 def row_ids(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """One 64-bit id per row of `frame`: a hash of its values in `columns` (content, never position)."""
-    canonical = pd.DataFrame({c: _canonical(frame[c]) for c in columns}, index=pd.RangeIndex(len(frame)))
+    canonical = pd.DataFrame({c: _canonical(frame[c]).to_numpy() for c in columns})  # by position, never by label
     return pd.util.hash_pandas_object(canonical, index=False).to_numpy(dtype="uint64")
 
 
