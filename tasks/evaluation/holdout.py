@@ -7,11 +7,15 @@ count in the version's model card under `holdout`), and the gate also scores can
 champion's holdout: a candidate worse there than the champion by more than `evaluate.gate.max_worse_than_champion_pct`
 is refused, whatever the new rows say.
 
-Renewal: the holdout is renewed with each reviewed promotion. `export` copies the candidate's test split
-(data/features/test.parquet) into the export and hashes it in the card; `deploy` stores it with the version it
-promotes; from then on that version's own test rows are the trusted holdout. `python -m tasks.store.cli promote`
-(a person's decision) makes the promoted version's holdout the trusted one. A version stored before holdouts existed
-has none: the gate says so and compares on the new rows only.
+Which rows: the problem's fixed holdout when its params state one (`featurize.holdout`, tasks/kinds/table_holdout.py:
+a time period for a problem with time, a seeded share of row ids otherwise). featurize keeps those rows out of train
+and val in every run, also after a retrain on newer data, and writes them as data/features/holdout.parquet; `export`
+copies that file into the export and hashes it in the card (`holdout.fixed`: the rule and the sha256 of the row ids);
+`deploy` stores it with the version. So every version carries the same rows, none of which any version trained on.
+Without the key, the version's own test split (data/features/test.parquet) is its holdout, renewed with each reviewed
+promotion; with a time split those rows then fall into the next retrain's training data (the leak the fixed holdout
+closes). `python -m tasks.store.cli promote` (a person's decision) makes the promoted version's holdout the trusted
+one. A version stored before holdouts existed has none: the gate says so and compares on the new rows only.
 
 Loading is safe: Parquet only (never pickle), and the file's sha256 must equal the card's, or the check fails.
 """
