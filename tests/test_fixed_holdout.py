@@ -164,3 +164,33 @@ def test_export_stores_the_fixed_holdout_with_the_model_else_the_test_split(tmp_
     assert holdout_source(tmp_path) == tmp_path / "test.parquet"
     (tmp_path / "holdout.parquet").write_bytes(b"h")
     assert holdout_source(tmp_path) == tmp_path / "holdout.parquet"
+
+
+def test_the_gate_leaves_out_holdout_rows_the_candidate_trained_on(
+    bike_source: pd.DataFrame, runs: dict[str, dict[str, Any]]
+) -> None:
+    """The gate's own guard (tasks/evaluation/holdout.py seen_in_training): with the fixed holdout the retrain saw
+    none of the champion's holdout; with the time split alone it saw all of it, and the gate would not judge on it."""
+    from tasks.evaluation.holdout import seen_in_training
+
+    first, retrain = runs[FIRST], runs[RETRAIN]
+    spec = retrain["spec"]
+    assert not seen_in_training(first["holdout"], [retrain["train"], retrain["val"]], spec).any()
+    frame = feature_view(select_before(bike_source, PROBLEM, pd.Timestamp(RETRAIN)), PROBLEM)
+    plain = split_by_time(frame, "timestamp", 0.15, 0.15)
+    seen = seen_in_training(first["test"], [plain["train"], plain["val"]], spec)
+    assert seen.all() and len(seen) == 418
+    partly = pd.concat([first["test"].iloc[:18], retrain["test"].iloc[:400]], ignore_index=True)
+    assert seen_in_training(partly, [plain["train"], plain["val"]], spec).sum() == 18
+    assert not seen_in_training(first["test"], [plain["train"]], {**spec, "kind": "image"}).any()
+
+
+def test_the_gate_says_how_many_trained_on_holdout_rows_it_left_out() -> None:
+    from tasks.evaluation.gate import holdout_checks
+
+    holdout = {"version": 1, "rows": 400, "trained_on": 18, "candidate": {"rmse": 59.0}, "champion": {"rmse": 60.0}}
+    (check,) = holdout_checks(holdout, {"rmse": 1.0})
+    assert check["passed"] and check["reason"].startswith(
+        "on the trusted holdout of production version 1 (400 rows it was blessed on, 18 the candidate trained on "
+        "left out): RMSE 59"
+    )

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.core.lineage import sha256_path
+from tasks.kinds.table_holdout import row_ids
 
 HOLDOUT_FILE = "holdout.parquet"  # in a version's assets.extra/ and in data/export/
 EXTRA_DIR = "assets.extra"
@@ -65,6 +66,18 @@ def load_holdout(version_dir: Path, card: dict[str, Any] | None) -> pd.DataFrame
         return pd.read_parquet(path)
     except Exception as err:  # any reader failure: the file is not a holdout we can use
         raise HoldoutError(f"{path}: not a readable Parquet file: {err}") from None
+
+
+def seen_in_training(holdout: pd.DataFrame, training: list[pd.DataFrame], spec: dict[str, Any]) -> np.ndarray:
+    """Which rows of a table's holdout the candidate's `training` splits (train, val) also hold, by row id
+    (tasks/kinds/table_holdout.py); none for other kinds. The gate leaves those out: a model is not judged on rows
+    it was trained on (a problem without `featurize.holdout` whose retrain took its champion's test rows)."""
+    if spec.get("kind") != "table" or not len(holdout):
+        return np.zeros(len(holdout), dtype=bool)
+    wanted = [spec.get("timestamp"), *spec.get("numeric", {}), *spec.get("categorical", {}), spec.get("target")]
+    columns = [c for c in wanted if c and c in holdout.columns and all(c in f.columns for f in training)]
+    seen = np.concatenate([row_ids(f, columns) for f in training]) if training else np.array([], dtype="uint64")
+    return np.isin(row_ids(holdout, columns), seen)
 
 
 def moved_columns(new: pd.DataFrame, holdout: pd.DataFrame, columns: list[str], top: int = 3) -> list[dict[str, Any]]:
