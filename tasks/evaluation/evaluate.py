@@ -277,7 +277,8 @@ def main() -> None:
 
     champion = score_champion(champion_id, test, spec, objective.actual(test, spec), score)
     card = store.card(champion_id["version"]) if champion_id else None
-    training = [train, read_split("val")] if champion_id else []  # what the candidate saw: kept off the holdout
+    # what a table candidate saw (train, val): its rows are left out of the champion's holdout (holdout.py)
+    training = [train, read_split("val")] if champion_id and spec.get("kind") == "table" else []
     holdout, holdout_rows = score_on_holdout(champion_id, card, predict, spec, score, training)
     record, predictions = evaluate(problem, params, spec, train, test, predict, champion, holdout)
     if holdout_rows is not None and record["holdout"] is not None:

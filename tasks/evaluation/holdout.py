@@ -17,6 +17,9 @@ promotion; with a time split those rows then fall into the next retrain's traini
 closes). `python -m tasks.store.cli promote` (a person's decision) makes the promoted version's holdout the trusted
 one. A version stored before holdouts existed has none: the gate says so and compares on the new rows only.
 
+Never judged on trained rows: the gate leaves out any holdout row (by row id) that the candidate's train or val split
+holds, and says how many (`trained_on` in the evaluation's `holdout`); with the fixed holdout there are none.
+
 Loading is safe: Parquet only (never pickle), and the file's sha256 must equal the card's, or the check fails.
 """
 
