@@ -121,7 +121,10 @@ def held(frame: pd.DataFrame, rule: HoldoutRule, problem: TabularProblem) -> np.
     """A boolean mask: which rows of `frame` belong to the fixed holdout (a function of each row alone)."""
     if rule.start is not None and rule.end is not None:
         times = frame[problem.timestamp]
-        return ((times >= rule.start) & (times < rule.end)).to_numpy(dtype=bool)
+        start, end = rule.start, rule.end
+        if getattr(times.dt, "tz", None) is not None:  # the rule's naive times are UTC
+            start, end = start.tz_localize("UTC"), end.tz_localize("UTC")
+        return ((times >= start) & (times < end)).to_numpy(dtype=bool)
     ids = row_ids(frame, id_columns(problem, frame))
     mixed = pd.util.hash_array(ids ^ np.uint64((rule.seed * 0x9E3779B97F4A7C15) % 2**64))  # seeded, then mixed
     return mixed < np.uint64(min(int(rule.fraction * 2.0**64), 2**64 - 1))
