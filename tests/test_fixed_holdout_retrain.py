@@ -86,4 +86,5 @@ def test_the_holdout_stays_out_of_training_through_a_retrain_and_the_gate_scores
     # the retrain's gate compared candidate and champion on version 1's holdout: rows the candidate never saw
     scored = retrain["evaluation"]["holdout"]
     assert scored["version"] == 1 and scored["rows"] == 418 and "candidate" in scored and "champion" in scored
+    assert scored["trained_on"] == 0  # the gate's guard found none of them in the candidate's train or val
     assert any(c["check"] == "holdout" for c in retrain["evaluation"]["blessing"]["checks"])
