@@ -72,7 +72,9 @@ def test_savedmodel_reloads_with_the_keras_models_predictions(pipeline_workspace
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
     card = read_json(pipeline_workspace / "data/export/model_card.json")
     assert "git" not in card["lineage"] and "created_at" not in card  # byte-reproducible: no commit, no time
-    assert set(card["lineage"]["data"]) == {"train.parquet", "val.parquet", "test.parquet", "spec.json"}
+    splits = {"train.parquet", "val.parquet", "test.parquet", "holdout.parquet"}  # holdout: featurize.holdout
+    assert set(card["lineage"]["data"]) == splits | {"spec.json"}
+    assert card["holdout"]["sha256"] == card["lineage"]["data"]["holdout.parquet"]  # the fixed one is stored
 
 
 def test_reports_land_under_reports(pipeline_workspace: Path) -> None:

@@ -46,7 +46,7 @@ from tasks.core.params import Params
 from tasks.core.reproducible import rounded
 from tasks.evaluation.champion import champion_identity, savedmodel_predictions
 from tasks.evaluation.gate import decide_blessing, read_gate_policy
-from tasks.evaluation.holdout import HoldoutError, champion_gap, load_holdout, moved_columns
+from tasks.evaluation.holdout import HoldoutError, champion_gap, load_holdout, moved_columns, seen_in_training
 from tasks.evaluation.page import render_report
 from tasks.evaluation.slices import metrics_by_slice, parse_slices
 from tasks.kinds import kind_for
@@ -92,10 +92,11 @@ def score_on_holdout(
     predict: Callable[[pd.DataFrame], np.ndarray],
     spec: dict[str, Any],
     score: Scorer,
+    training: list[pd.DataFrame] | None = None,
 ) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
     """Candidate and champion scored on the champion's trusted holdout (for tasks/evaluation/gate.py's holdout_checks),
-    and
-    the holdout rows; (None, None) without a champion."""
+    and the holdout rows; (None, None) without a champion. Holdout rows the candidate's `training` splits hold (by
+    row id) are left out and counted (`trained_on`): with `featurize.holdout` there are none."""
     if champion is None:
         return None, None
     version = champion["version"]
@@ -106,8 +107,16 @@ def score_on_holdout(
     if frame is None:
         absent = "it was stored before holdouts were kept; compared on the new test rows only"
         return {"version": version, "absent": absent}, None
+    seen = seen_in_training(frame, training or [], spec)
+    if seen.all():
+        absent = f"the candidate was trained on all {len(frame)} of its rows; compared on the new test rows only"
+        return {"version": version, "absent": absent, "trained_on": int(seen.sum())}, None
+    if seen.any():
+        log.warning("%d row(s) of version %s's holdout are in the candidate's training: left out", seen.sum(), version)
+        frame = frame.loc[~seen].reset_index(drop=True)
     objective = objective_for(spec)
     result: dict[str, Any] = {"version": version, "rows": len(frame), "sha256": (card or {})["holdout"]["sha256"]}
+    result["trained_on"] = int(seen.sum())
     try:
         actual = objective.actual(frame, spec)
         result["candidate"] = objective.headline(score(actual, predict(frame)))
@@ -268,7 +277,9 @@ def main() -> None:
 
     champion = score_champion(champion_id, test, spec, objective.actual(test, spec), score)
     card = store.card(champion_id["version"]) if champion_id else None
-    holdout, holdout_rows = score_on_holdout(champion_id, card, predict, spec, score)
+    # what a table candidate saw (train, val): its rows are left out of the champion's holdout (holdout.py)
+    training = [train, read_split("val")] if champion_id and spec.get("kind") == "table" else []
+    holdout, holdout_rows = score_on_holdout(champion_id, card, predict, spec, score, training)
     record, predictions = evaluate(problem, params, spec, train, test, predict, champion, holdout)
     if holdout_rows is not None and record["holdout"] is not None:
         columns = [*spec.get("numeric", []), *spec.get("categorical", {}), spec["target"]]

@@ -161,7 +161,9 @@ def holdout_checks(holdout: dict[str, Any] | None, allowed: dict[str, float]) ->
             "equal" if abs(worse_pct) < 0.005 else f"{abs(worse_pct):.2f}% {'worse' if worse_pct > 0 else 'better'}"
         )
         reason = (
-            f"on the trusted holdout of production version {version} ({holdout.get('rows')} rows it was blessed on): "
+            f"on the trusted holdout of production version {version} ({holdout.get('rows')} rows it was blessed on"
+            + (f", {holdout['trained_on']} the candidate trained on left out" if holdout.get("trained_on") else "")
+            + "): "
             f"{metric_label(metric)} {ours:.4g} vs {theirs:.4g}, {change} "
             f"({'within' if passed else 'exceeds'} the {pct:g}% allowed)"
         )

@@ -7,11 +7,18 @@ count in the version's model card under `holdout`), and the gate also scores can
 champion's holdout: a candidate worse there than the champion by more than `evaluate.gate.max_worse_than_champion_pct`
 is refused, whatever the new rows say.
 
-Renewal: the holdout is renewed with each reviewed promotion. `export` copies the candidate's test split
-(data/features/test.parquet) into the export and hashes it in the card; `deploy` stores it with the version it
-promotes; from then on that version's own test rows are the trusted holdout. `python -m tasks.store.cli promote`
-(a person's decision) makes the promoted version's holdout the trusted one. A version stored before holdouts existed
-has none: the gate says so and compares on the new rows only.
+Which rows: the problem's fixed holdout when its params state one (`featurize.holdout`, tasks/kinds/table_holdout.py:
+a time period for a problem with time, a seeded share of row ids otherwise). featurize keeps those rows out of train
+and val in every run, also after a retrain on newer data, and writes them as data/features/holdout.parquet; `export`
+copies that file into the export and hashes it in the card (`holdout.fixed`: the rule and the sha256 of the row ids);
+`deploy` stores it with the version. So every version carries the same rows, none of which any version trained on.
+Without the key, the version's own test split (data/features/test.parquet) is its holdout, renewed with each reviewed
+promotion; with a time split those rows then fall into the next retrain's training data (the leak the fixed holdout
+closes). `python -m tasks.store.cli promote` (a person's decision) makes the promoted version's holdout the trusted
+one. A version stored before holdouts existed has none: the gate says so and compares on the new rows only.
+
+Never judged on trained rows: the gate leaves out any holdout row (by row id) that the candidate's train or val split
+holds, and says how many (`trained_on` in the evaluation's `holdout`); with the fixed holdout there are none.
 
 Loading is safe: Parquet only (never pickle), and the file's sha256 must equal the card's, or the check fails.
 """
@@ -25,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.core.lineage import sha256_path
+from tasks.kinds.table_holdout import row_ids
 
 HOLDOUT_FILE = "holdout.parquet"  # in a version's assets.extra/ and in data/export/
 EXTRA_DIR = "assets.extra"
@@ -61,6 +69,18 @@ def load_holdout(version_dir: Path, card: dict[str, Any] | None) -> pd.DataFrame
         return pd.read_parquet(path)
     except Exception as err:  # any reader failure: the file is not a holdout we can use
         raise HoldoutError(f"{path}: not a readable Parquet file: {err}") from None
+
+
+def seen_in_training(holdout: pd.DataFrame, training: list[pd.DataFrame], spec: dict[str, Any]) -> np.ndarray:
+    """Which rows of a table's holdout the candidate's `training` splits (train, val) also hold, by row id
+    (tasks/kinds/table_holdout.py); none for other kinds. The gate leaves those out: a model is not judged on rows
+    it was trained on (a problem without `featurize.holdout` whose retrain took its champion's test rows)."""
+    if spec.get("kind") != "table" or not len(holdout):
+        return np.zeros(len(holdout), dtype=bool)
+    wanted = [spec.get("timestamp"), *spec.get("numeric", {}), *spec.get("categorical", {}), spec.get("target")]
+    columns = [c for c in wanted if c and c in holdout.columns and all(c in f.columns for f in training)]
+    seen = np.concatenate([row_ids(f, columns) for f in training]) if training else np.array([], dtype="uint64")
+    return np.isin(row_ids(holdout, columns), seen)
 
 
 def moved_columns(new: pd.DataFrame, holdout: pd.DataFrame, columns: list[str], top: int = 3) -> list[dict[str, Any]]:

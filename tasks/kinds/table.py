@@ -33,7 +33,7 @@ class TableKind:
         | {"read", "test_read"},  # source options (tasks/data/read_options.py)
         "validate": frozenset({"sample_bad_values", "chunk_rows", "max_gap", "gap_severity", "now", "data_docs"})
         | {"duplicate_severity", "max_duplicate_share"},
-        "featurize": frozenset({"split", "test_fraction"}),
+        "featurize": frozenset({"split", "test_fraction", "holdout"}),  # holdout: tasks/kinds/table_holdout.py
         "train": frozenset({"hidden_units"}),
         "evaluate": frozenset({"slices"}),
         "monitor": frozenset({"window_days"}),

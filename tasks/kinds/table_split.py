@@ -7,6 +7,9 @@ time), `stratified` (a seeded random split keeping each class's share; classific
 Outputs (data/features/): `train.parquet`, `val.parquet`, `test.parquet` and `spec.json`: numeric means/variances
 and category vocabularies fitted on `train`, which the model's preprocessing layers are built from. A
 classification target is written as class indices; `spec.classes` names them (the positive class last).
+With `featurize.holdout` (tasks/kinds/table_holdout.py) also `holdout.parquet`, the problem's fixed holdout, kept
+out of `train` and `val` in every run (`spec.holdout`: its rule, rows and the digest of its row ids); export stores
+it with the model as the trusted holdout the gate compares on (tasks/evaluation/holdout.py).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from tasks.core.artifacts import VALIDATED, read_parquet, write_features
 from tasks.core.errors import PipelineError
 from tasks.core.params import Params
 from tasks.kinds.table_checks import load_suite_json
+from tasks.kinds.table_holdout import HoldoutRule, held, id_columns, ids_digest, read_holdout_rule, row_ids
 from tasks.kinds.table_source import GIVEN_TEST, safe_name
 from tasks.scale.exact_moments import Moments
 
@@ -39,10 +43,18 @@ def _check_fractions(val_fraction: float, test_fraction: float) -> None:
 
 
 def split_by_time(
-    frame: pd.DataFrame, timestamp: str, val_fraction: float, test_fraction: float
+    frame: pd.DataFrame,
+    timestamp: str,
+    val_fraction: float,
+    test_fraction: float,
+    withheld: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Split into train, then validation, then test, by time: every train row is earlier than every val row,
-    and every val row earlier than every test row."""
+    and every val row earlier than every test row.
+
+    `withheld` marks the rows of a fixed holdout (tasks/kinds/table_holdout.py): they never enter train or val
+    (val is then the latest rows before the test period that are not withheld; the test split is unchanged) and
+    are returned as `holdout`. Without withheld rows before the test period the three splits are as without it."""
     _check_fractions(val_fraction, test_fraction)
     ordered = frame.sort_values(timestamp, kind="stable").reset_index(drop=True)
     n = len(ordered)
@@ -51,10 +63,25 @@ def split_by_time(
     n_train = n - n_val - n_test
     if min(n_train, n_val, n_test) < 1:
         raise PipelineError(f"featurize: {n} rows are too few to split into train/val/test by time")
+    test = ordered.iloc[n_train + n_val :].reset_index(drop=True)
+    if withheld is None:
+        return {
+            "train": ordered.iloc[:n_train].reset_index(drop=True),
+            "val": ordered.iloc[n_train : n_train + n_val].reset_index(drop=True),
+            "test": test,
+        }
+    mask = withheld(ordered)
+    pool = ordered.iloc[: n_train + n_val].loc[~mask[: n_train + n_val]]
+    if len(pool) - n_val < 1:
+        raise PipelineError(
+            f"featurize: the holdout (featurize.holdout) leaves {len(pool)} of {n_train + n_val} rows before the "
+            f"test period, too few for {n_val} validation rows and a training split"
+        )
     return {
-        "train": ordered.iloc[:n_train].reset_index(drop=True),
-        "val": ordered.iloc[n_train : n_train + n_val].reset_index(drop=True),
-        "test": ordered.iloc[n_train + n_val :].reset_index(drop=True),
+        "train": pool.iloc[: len(pool) - n_val].reset_index(drop=True),
+        "val": pool.iloc[len(pool) - n_val :].reset_index(drop=True),
+        "test": test,
+        "holdout": ordered.loc[mask].reset_index(drop=True),
     }
 
 
@@ -234,8 +261,37 @@ def add_na_markers(spec: dict[str, Any], markers: Any) -> None:
             info["missing"]["na_markers"] = [str(m) for m in markers]
 
 
+def withhold(
+    parts: dict[str, pd.DataFrame], frame: pd.DataFrame, is_held: Callable[[pd.DataFrame], np.ndarray]
+) -> dict[str, pd.DataFrame]:
+    """`parts` with the fixed holdout's rows taken out of train and val (test keeps them: it trains nothing), and
+    the holdout itself (every held row of `frame`, in its order) as `holdout`."""
+    kept = {
+        name: part if name == "test" else part.loc[~is_held(part)].reset_index(drop=True)
+        for name, part in parts.items()
+    }
+    if min(len(kept["train"]), len(kept["val"])) < 1:
+        raise PipelineError("featurize: the holdout (featurize.holdout) leaves no training or no validation rows")
+    return {**kept, "holdout": frame.loc[is_held(frame)].reset_index(drop=True)}
+
+
 def split(problem: TabularProblem, params: Params, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The split `featurize.split` names (default: by time when the problem has a time, else stratified)."""
+    """The split `featurize.split` names (default: by time when the problem has a time, else stratified), with the
+    fixed holdout (`featurize.holdout`, tasks/kinds/table_holdout.py) kept out of train and val as `holdout`."""
+    rule = read_holdout_rule(params, problem)
+    is_held = None if rule is None else (lambda part: held(part, rule, problem))
+    parts = _split(problem, params, frame, is_held)
+    if is_held is not None and "holdout" not in parts:
+        parts = withhold(parts, frame.drop(columns=GIVEN_TEST, errors="ignore"), is_held)
+    return parts
+
+
+def _split(
+    problem: TabularProblem,
+    params: Params,
+    frame: pd.DataFrame,
+    is_held: Callable[[pd.DataFrame], np.ndarray] | None,
+) -> dict[str, pd.DataFrame]:
     default = "time" if problem.timestamp else ("stratified" if problem.task == "classification" else "random")
     mode = params.get("featurize.split", str, default)
     if mode not in SPLIT_MODES:
@@ -248,7 +304,7 @@ def split(problem: TabularProblem, params: Params, frame: pd.DataFrame) -> dict[
                 f"{params.source}: 'featurize.split' is 'time' but problem '{problem.name}' has no time"
             )
         test_fraction = params.get("featurize.test_fraction", float, minimum=0.01, maximum=0.9)
-        return split_by_time(frame, problem.timestamp, val_fraction, test_fraction)
+        return split_by_time(frame, problem.timestamp, val_fraction, test_fraction, is_held)
     seed = params.get("featurize.seed", int, 0)
     if mode == "given":
         return split_given(frame, val_fraction, seed, stratify)
@@ -267,6 +323,24 @@ def labelled_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
     return frame.loc[~missing].reset_index(drop=True), int(missing.sum())
 
 
+def holdout_entry(problem: TabularProblem, rule: HoldoutRule, splits: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """spec.json's `holdout`: the rule, its rows and the digest of their row ids (equal digests, the same set), how
+    many held rows the test split also holds; a warning when the data holds none of it yet."""
+    holdout = splits["holdout"]
+    columns = id_columns(problem, holdout)
+    entry: dict[str, Any] = {
+        "rule": rule.describe(),
+        "rows": len(holdout),
+        "row_ids_sha256": ids_digest(row_ids(holdout, columns)),
+        "in_test": int(np.isin(row_ids(splits["test"], columns), row_ids(holdout, columns)).sum()),
+    }
+    if problem.timestamp and len(holdout):
+        entry |= {"from": str(holdout[problem.timestamp].min()), "to": str(holdout[problem.timestamp].max())}
+    if not len(holdout):
+        log.warning("featurize.holdout %s holds no rows of this data yet: the test split is the holdout", entry["rule"])
+    return entry
+
+
 FitSpec = Callable[[pd.DataFrame, TabularProblem, frozenset[str]], dict[str, Any]]
 
 
@@ -282,8 +356,15 @@ def featurize(problem: TabularProblem, params: Params, fit: FitSpec = fit_featur
         spec["classes"] = names
         spec["class_values"] = [v if isinstance(v, int | float | str) else str(v) for v in values]
     spec["rows_without_target"] = unlabelled
+    rule = read_holdout_rule(params, problem)
+    if rule is not None:
+        spec["holdout"] = holdout_entry(problem, rule, splits)
+        if not len(splits["holdout"]):
+            del splits["holdout"]  # nothing held yet: the test split is the holdout, as without the key
     spec["splits"] = {}
     for name, part in splits.items():
+        if name == "holdout":
+            continue
         entry: dict[str, Any] = {"rows": len(part)}
         if problem.timestamp:
             entry |= {"from": str(part[problem.timestamp].min()), "to": str(part[problem.timestamp].max())}

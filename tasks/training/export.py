@@ -9,7 +9,8 @@ Outputs (data/export/), byte-reproducible (tasks/core/reproducible.py): `savedmo
 (input hashes, params), metrics, the blessing, and the serving `signature` (inputs with dtypes, shapes and training
 ranges or categories; the output and its classes), whose shape /work/notes/SIGNATURE.md fixes. The git commit and
 the time of a model are recorded when it is deployed (`assets.extra/deployment.json` in the store). And
-`holdout.parquet`, the test rows the model is blessed on, hashed in the card's `holdout`: deploy stores it with the
+`holdout.parquet`, the rows the model is blessed on, hashed in the card's `holdout`: the problem's fixed holdout
+(data/features/holdout.parquet, `featurize.holdout`) when it has one, else the test split. Deploy stores it with the
 version, and it becomes the trusted holdout the next candidates are compared on (tasks/evaluation/holdout.py).
 """
 
@@ -101,9 +102,21 @@ def model_card(
     }
     if train is not None:
         card["signature"] = signature(spec, train)
-    if (FEATURES_DIR / "test.parquet").is_file():  # the rows it is blessed on: its trusted holdout once promoted
-        card["holdout"] = holdout_card(FEATURES_DIR / "test.parquet")
+    holdout = holdout_source()
+    if holdout is not None:  # the rows it is blessed on: its trusted holdout once promoted
+        card["holdout"] = holdout_card(holdout)
+        if spec.get("holdout"):  # the problem's fixed holdout (featurize.holdout): the same rows in every version
+            card["holdout"]["fixed"] = {k: spec["holdout"][k] for k in ("rule", "row_ids_sha256")}
     return card
+
+
+def holdout_source(features_dir: Path = FEATURES_DIR) -> Path | None:
+    """The rows stored with the model as its holdout: the problem's fixed holdout (data/features/holdout.parquet,
+    `featurize.holdout`: never in any version's training), else the test split (renewed with each version)."""
+    for name in (HOLDOUT_FILE, "test.parquet"):
+        if (features_dir / name).is_file():
+            return features_dir / name
+    return None
 
 
 def write_checked_export(
@@ -126,8 +139,9 @@ def write_checked_export(
                 f"split (export.tolerance is {tolerance}); the previous export was kept"
             )
         written = card(difference)
-        if "holdout" in written:  # the file the card hashes, byte for byte (tasks/evaluation/holdout.py)
-            shutil.copyfile(FEATURES_DIR / "test.parquet", tmp / HOLDOUT_FILE)
+        holdout = holdout_source()
+        if "holdout" in written and holdout is not None:  # the file the card hashes, byte for byte (holdout.py)
+            shutil.copyfile(holdout, tmp / HOLDOUT_FILE)
         (tmp / "model_card.json").write_text(json.dumps(written, indent=2) + "\n")
     return difference
 
