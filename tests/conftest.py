@@ -40,17 +40,34 @@ LONGEST_FIRST = (
     "tests/test_newcomer.py",  # builds `newcomer` (make run twice, 90 to 200 s) for every module that reads it
     "tests/test_image_pipeline_e2e.py",  # builds `image_workspace` (30 epochs of the CNN, 110 s)
     "tests/test_readme_commands.py",  # 200 s; on the worker that built `newcomer`
+    "tests/test_breast_cancer_e2e.py",  # 90 s
+    "tests/test_gate_pipeline.py",  # 75 s
+    "tests/test_movie_reviews_e2e.py",  # 70 s
     "tests/test_weather_forecast_e2e.py",  # 70 s
-    "tests/test_breast_cancer_e2e.py",
-    "tests/test_movie_reviews_e2e.py",
-    "tests/test_gate_pipeline.py",  # 50 s
     "tests/orchestration/test_stack.py",  # 40 s
-    "tests/test_reports_offline_e2e.py",  # reads both shared workspaces
+    # the modules of the orchestration package's Prefect server together, so a worker starts it once
+    "tests/orchestration/test_flows.py",  # 100 s and more
+    "tests/orchestration/test_deployments.py",
+    "tests/orchestration/test_remote_stage.py",
+    "tests/orchestration/test_monitoring_flow.py",
+    "tests/orchestration/test_prefect_server.py",
+    "tests/orchestration/test_flow_preflight.py",
+    # the other readers of the shared workspaces
+    "tests/test_reports_offline_e2e.py",
     "tests/test_pipeline_e2e.py",
-    "tests/orchestration/test_flows.py",  # 30 s
-    "tests/test_flow_stage_failure.py",
-    "tests/test_flow.py",
-    "tests/test_flow_evaluation_artifact.py",
+    "tests/test_flow.py",  # 45 s
+    "tests/test_flow_stage_failure.py",  # 30 s
+    # modules that train, serve or start a cluster (seconds to a minute), before the many short ones
+    "tests/test_train_distributed.py",
+    "tests/test_train_resume.py",
+    "tests/test_tune.py",
+    "tests/test_reproducible.py",
+    "tests/test_train_image.py",
+    "tests/test_train_and_export.py",
+    "tests/test_model_identity.py",
+    "tests/serving/test_model_store_s3.py",
+    "tests/test_scale_cluster.py",
+    "tests/test_scale_equivalence.py",
 )
 
 
