@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.conftest import copy_repository
 from tests.prefect_harness import drain_prefect_workers, prefect_harness
+from tests.workspaces import clone_workspace
 
 pytestmark = pytest.mark.e2e
 
@@ -56,19 +60,69 @@ def flow_task_runs(flow_run_id) -> list[tuple[str, str]]:
     return runs
 
 
-def test_flow_on_an_up_to_date_repo_skips_every_stage_and_keeps_dvc_lock(
-    prefect_server: None, pipeline_copy: Path
-) -> None:
+@dataclass(frozen=True)
+class UpToDateRun:
+    workspace: Path
+    lock_before: str
+    state: Any
+
+
+@pytest.fixture(scope="module")
+def up_to_date_run(
+    prefect_server: None, pipeline_workspace: Path, tmp_path_factory: pytest.TempPathFactory
+) -> UpToDateRun:
+    """ONE flow run over this module's copy of the newcomer's workspace (up to date), on the module's server: the
+    tests below each check a claim about that run (a second run of 11 DVC stages and a server start would check
+    nothing more). They only read the copy."""
     from flows.training import training_pipeline
 
-    lock_before = (pipeline_copy / "dvc.lock").read_text()
-    state = training_pipeline(repo=str(pipeline_copy), return_state=True)
+    workspace = clone_workspace(pipeline_workspace, tmp_path_factory.mktemp("up_to_date") / "workspace")
+    lock_before = (workspace / "dvc.lock").read_text()
+    state = training_pipeline(repo=str(workspace), return_state=True)
+    return UpToDateRun(workspace, lock_before, state)
+
+
+def test_flow_on_an_up_to_date_repo_skips_every_stage_and_keeps_dvc_lock(up_to_date_run: UpToDateRun) -> None:
+    state = up_to_date_run.state
 
     assert state.is_completed()
     assert state.result()["stages_run"] == []
-    assert (pipeline_copy / "dvc.lock").read_text() == lock_before
+    assert (up_to_date_run.workspace / "dvc.lock").read_text() == up_to_date_run.lock_before
     names = [name for name, _ in flow_task_runs(state.state_details.flow_run_id)]
     assert names == TASK_RUNS  # the production pointer check first, before any stage (flows/training.py)
+
+
+def test_a_flow_run_publishes_the_evaluation_headline_artifact(up_to_date_run: UpToDateRun) -> None:
+    """On a real (test harness) Prefect server: the flow over an up-to-date workspace stores the artifact (the
+    artifact's Markdown itself: tests/test_flow_evaluation_artifact.py)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from flows.training import evaluation_markdown
+
+    async def artifacts(flow_run_id: Any) -> list[dict[str, Any]]:
+        # the raw endpoint: this client's read_artifacts sends nulls the 3.8.8 server rejects (422)
+        body = {
+            "artifacts": {"key": {"any_": ["evaluation-headline"]}, "flow_run_id": {"any_": [str(flow_run_id)]}},
+            "limit": 10,
+            "sort": "CREATED_DESC",
+        }
+        async with get_client() as client:
+            response = await client._client.post("/artifacts/filter", json=body)
+            response.raise_for_status()
+            return response.json()
+
+    workspace, state = up_to_date_run.workspace, up_to_date_run.state
+    assert state.is_completed()
+    stored = asyncio.run(artifacts(state.state_details.flow_run_id))
+
+    metrics = json.loads((workspace / "reports/evaluation/metrics.json").read_text())
+    assert len(stored) == 1 and stored[0]["type"] == "markdown"
+    text = stored[0]["data"]
+    assert text == evaluation_markdown(workspace)
+    assert f"| candidate (model) | {metrics['model']['rmse']:.3f} |" in text
+    assert (workspace / "reports/index.html").resolve().as_uri() in text
 
 
 # The whole default DAG a second time, under Prefect (about 2 minutes): in `make test-all`. The default suite

@@ -52,6 +52,10 @@ def test_a_failing_stage_fails_the_run_with_its_message_after_its_retries_and_st
     from flows.training import training_pipeline
 
     merge_params(pipeline_copy / "params.yaml", {"train": {"epochs": 0}})  # a mistake a user can make
+    # the committed retries with a short backoff: the default one waits 10 s then 20 s, time no claim here is about
+    stages = committed_yaml("params.yaml")["orchestrate"]["stages"]
+    stages["train"]["retry_delay_s"] = 0.5
+    merge_params(pipeline_copy / "params.yaml", {"orchestrate": {"stages": stages}})
     metrics = pipeline_copy / "reports/evaluation/metrics.json"
     metrics_before = hashlib.sha256(metrics.read_bytes()).hexdigest()
 

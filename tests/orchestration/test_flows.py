@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +35,31 @@ def dvc_repro_twin(tmp_path: Path) -> Path:
     return twin
 
 
+@pytest.fixture(scope="module")
+def repro_outs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """dvc.lock's outs after `dvc repro` of the small DAG in a fresh copy of its own: made once for the tests that
+    compare an orchestrated run with it (its stages are deterministic, and `orchestrate:`, where those tests' DAGs
+    differ, is no DVC param)."""
+    return lock_outs(dvc_repro_twin(tmp_path_factory.mktemp("repro")))
+
+
+@pytest.fixture(scope="module")
+def trained_small_dag(prefect_server: PrefectServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small DAG after one training flow run, where the retraining and monitoring tests start (each on a copy
+    of its own): one training run for both rather than one each."""
+    from flows.training import training_pipeline
+
+    workspace = small_dag_workspace(tmp_path_factory.mktemp("trained") / "ws")
+    training_pipeline(repo=str(workspace))
+    return workspace
+
+
+def trained_copy(trained_small_dag: Path, dest: Path) -> Path:
+    """A full copy (git, DVC cache, outputs) of the trained small DAG for one test to change."""
+    shutil.copytree(trained_small_dag, dest, symlinks=True)
+    return dest
+
+
 def artifacts_of(flow_run_id) -> dict[str, object]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
@@ -48,7 +74,7 @@ def artifacts_of(flow_run_id) -> dict[str, object]:
 
 
 def test_training_flow_runs_every_stage_in_dag_order_and_leaves_dvc_lock_as_dvc_repro_does(
-    prefect_server: PrefectServer, tmp_path: Path, run_log: Path
+    prefect_server: PrefectServer, tmp_path: Path, run_log: Path, repro_outs: dict[str, dict[str, str]]
 ) -> None:
     from flows.training import training_pipeline
 
@@ -58,7 +84,7 @@ def test_training_flow_runs_every_stage_in_dag_order_and_leaves_dvc_lock_as_dvc_
     assert state.is_completed()
     assert state.result()["stages_run"] == STAGES
     assert [line.split()[0] for line in run_log.read_text().splitlines()] == STAGES
-    assert lock_outs(workspace) == lock_outs(dvc_repro_twin(tmp_path))
+    assert lock_outs(workspace) == repro_outs
     artifacts = artifacts_of(state.state_details.flow_run_id)
     lineage = state.result()["lineage"]
     head = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=workspace, text=True).strip()
@@ -73,7 +99,7 @@ def test_training_flow_runs_every_stage_in_dag_order_and_leaves_dvc_lock_as_dvc_
 
 
 def test_a_stage_killed_mid_run_is_retried_and_the_flow_completes(
-    prefect_server: PrefectServer, tmp_path: Path, run_log: Path
+    prefect_server: PrefectServer, tmp_path: Path, run_log: Path, repro_outs: dict[str, dict[str, str]]
 ) -> None:
     from flows.training import training_pipeline
 
@@ -84,7 +110,7 @@ def test_a_stage_killed_mid_run_is_retried_and_the_flow_completes(
 
     assert state.is_completed()
     assert [line.split()[0] for line in run_log.read_text().splitlines()].count("train") == 2
-    assert lock_outs(workspace) == lock_outs(dvc_repro_twin(tmp_path))
+    assert lock_outs(workspace) == repro_outs
 
 
 def test_a_stage_past_its_timeout_is_killed_and_the_flow_fails_naming_it(
@@ -118,7 +144,7 @@ except Exception as err:
 
 @pytest.mark.timeout(480)
 def test_two_flow_runs_on_one_workspace_never_interleave_the_second_stops_with_a_clear_message(
-    prefect_server: PrefectServer, tmp_path: Path
+    prefect_server: PrefectServer, tmp_path: Path, repro_outs: dict[str, dict[str, str]]
 ) -> None:
     workspace = small_dag_workspace(tmp_path / "ws")
     fault(workspace, "train", "sleep", "6")
@@ -140,7 +166,7 @@ def test_two_flow_runs_on_one_workspace_never_interleave_the_second_stops_with_a
     assert refused["ok"] is False
     assert f"workspace {workspace} is busy" in refused["error"]
     assert "orchestrate.lock_wait_s" in refused["error"]
-    assert lock_outs(workspace) == lock_outs(dvc_repro_twin(tmp_path))
+    assert lock_outs(workspace) == repro_outs
 
     # With a wait long enough, the second run waits for the first and then finds nothing to do.
     set_orchestrate(workspace, lock_wait_s=60)
@@ -161,13 +187,11 @@ def test_two_flow_runs_on_one_workspace_never_interleave_the_second_stops_with_a
 
 
 def test_retraining_moves_the_window_to_the_end_of_the_drifted_window_then_trains(
-    prefect_server: PrefectServer, tmp_path: Path, run_log: Path
+    trained_small_dag: Path, tmp_path: Path, run_log: Path
 ) -> None:
     from flows.retraining import retraining_pipeline
-    from flows.training import training_pipeline
 
-    workspace = small_dag_workspace(tmp_path / "ws")
-    training_pipeline(repo=str(workspace))
+    workspace = trained_copy(trained_small_dag, tmp_path / "ws")
     payload = {"drift_share": 0.6, "window": {"from": "2011-05-01T00:00:00", "to": "2011-05-31T00:00:00"}}
 
     result = retraining_pipeline(reason="drift detected", payload=payload, repo=str(workspace))
@@ -184,13 +208,11 @@ def test_retraining_moves_the_window_to_the_end_of_the_drifted_window_then_train
 
 
 def test_monitoring_flow_runs_only_the_monitor_stage_and_emits_the_drift_event(
-    prefect_server: PrefectServer, tmp_path: Path, run_log: Path
+    trained_small_dag: Path, tmp_path: Path, run_log: Path
 ) -> None:
     from flows.monitoring import monitoring_pipeline
-    from flows.training import training_pipeline
 
-    workspace = small_dag_workspace(tmp_path / "ws")
-    training_pipeline(repo=str(workspace))
+    workspace = trained_copy(trained_small_dag, tmp_path / "ws")
     params = yaml.safe_load((workspace / "params.yaml").read_text())
     params["monitor"]["window_days"] = 31  # only monitor depends on it
     (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
