@@ -100,8 +100,11 @@ def to_table(entries: Sequence[Logged]) -> pa.Table:
         schema=pa.schema([f for f in request_schema() if f.name not in _PER_INSTANCE]),
     )
     rows = per_request.take(pa.array(np.repeat(np.arange(len(entries)), counts)))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    instance = (np.arange(rows.num_rows) - np.repeat(starts, counts)).astype(np.int32)
     return columns_table(
         rows,
+        instance,
         counts,
         {name: [e.inputs[name] for e in entries] for name in entries[0].inputs} if entries else {},
         [e.outputs for e in entries],
@@ -111,17 +114,16 @@ def to_table(entries: Sequence[Logged]) -> pa.Table:
 
 def columns_table(
     rows: pa.Table,
+    instance: np.ndarray,
     counts: np.ndarray,
     inputs: dict[str, list[np.ndarray]],
     outputs: list[np.ndarray | None],
     shadow_outputs: list[np.ndarray | None],
 ) -> pa.Table:
-    """The log table: `rows` (one per instance: the request's columns), each request's number of instances
-    (`counts`), the inputs (per field, one array per request) and the outputs (one array or None per request) as
-    typed columns or JSON cells."""
+    """The log table: `rows` (one per instance: the request's columns), each instance's index in its request, and
+    the inputs (per field, a list of arrays) and the outputs (a list of arrays, or None where refused, of `counts`
+    instances each) as typed columns or JSON cells."""
     n = rows.num_rows
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    instance = (np.arange(n) - np.repeat(starts, counts)).astype(np.int32)
     typed: dict[str, pa.Array] = {}
     untyped: dict[str, np.ndarray] = {}
     for name, arrays in inputs.items():
