@@ -259,7 +259,7 @@ def production_windows(
     logged = read_prediction_log(log_folder(settings.log_dir, s3_client), reference.model, until=until)
     logged = logged[logged["version"] == reference.version]
     truth = read_ground_truth(log_folder(settings.ground_truth_dir, s3_client), reference.target)
-    return cut_windows(join_ground_truth(logged, truth, reference.target).reset_index(drop=True), settings.rule, now)
+    return cut_windows(join_ground_truth(logged, truth, reference.target), settings.rule, now)  # a fresh index
 
 
 def batch_window(path: Path, reference: Reference, store: Any) -> Window:

@@ -163,7 +163,7 @@ def run_case(engine: str, root: Path, rows: int, s3: str | None) -> dict[str, An
     logged = read_prediction_log(log_folder(where, client), "bench")
     truth = read_ground_truth(log_folder(f"{where}/ground_truth", client), "target")
     read_s = time.perf_counter() - began
-    (window,) = cut_windows(join_ground_truth(logged, truth, "target").reset_index(drop=True), settings.rule)
+    (window,) = cut_windows(join_ground_truth(logged, truth, "target"), settings.rule)  # as production_windows
     verdict = assess_window(ref, reference_outputs, window.rows, window.bounds(), settings)
     write_verdict(out, verdict)
     write_window_page(out, verdict)

@@ -25,16 +25,16 @@ pytestmark = pytest.mark.timeout(60)
 START = datetime(2026, 11, 2, 22, tzinfo=UTC)  # two hours before midnight: the log spans two days
 
 
-def served(hours: int = 4) -> list[LoggedRequest]:
+def served(hours: int = 4, image: bool = True) -> list[LoggedRequest]:
     """Requests as the server logs them: float32 and int fields shaped (n, 1), strings, an image-like field that
-    cannot be a column, a refused request, one request an hour."""
+    cannot be a column (unless not `image`), a refused request, one request an hour."""
     entries = []
     for h in range(hours):
         inputs = {
             "temp": np.array([[0.1 * h], [0.3]], dtype="float32"),
             "hour": np.array([[h], [h + 1]], dtype="int64"),
             "weathersit": np.array(["clear", "cloudy/misty"], dtype=object),
-            "pixels": np.arange(8, dtype="float32").reshape(2, 2, 2) * h,
+            **({"pixels": np.arange(8, dtype="float32").reshape(2, 2, 2) * h} if image else {}),
         }
         outputs = None if h == 2 else np.array([[0.5 * h], [1.25]], dtype="float32")
         refused = "out_of_range" if h == 2 else None
@@ -54,8 +54,11 @@ COLUMNS = ["request_id", "instance", "time", "model", "version", "refused", "pre
 FIELDS = ["temp", "hour", "weathersit", "pixels"]
 
 
-def test_old_date_json_logs_and_new_hour_typed_logs_read_as_the_same_frame_also_mixed(tmp_path: Path) -> None:
-    entries = served()
+@pytest.mark.parametrize("image", [True, False], ids=["a-field-kept-as-json", "every-field-typed"])
+def test_old_date_json_logs_and_new_hour_typed_logs_read_as_the_same_frame_also_mixed(
+    tmp_path: Path, image: bool
+) -> None:
+    entries = served(image=image)
     write_new(tmp_path / "new", entries)
     write_old_log(tmp_path / "old", entries)
     write_old_log(tmp_path / "mixed", entries[:2])  # a deployment that upgraded its server after two requests
@@ -76,9 +79,14 @@ def test_old_date_json_logs_and_new_hour_typed_logs_read_as_the_same_frame_also_
     assert len(new) == 8 and list(new["request_id"]) == [f"req-{h}" for h in range(4) for _ in range(2)]
     assert new["temp"].dtype == "float64" and new["temp"].iloc[0] == 0.0 and new["temp"].iloc[1] == np.float32(0.3)
     assert list(new["prediction"].iloc[[0, 1, 2, 4, 5]]) == [0.0, 1.25, 0.5, None, None]
-    assert np.stack(new["pixels"].iloc[2]).tolist() == [[0.0, 1.0], [2.0, 3.0]]  # not a column: JSON, read back
+    fields = FIELDS if image else FIELDS[:-1]
+    if image:
+        assert np.stack(new["pixels"].iloc[2]).tolist() == [[0.0, 1.0], [2.0, 3.0]]  # not a column: JSON, read back
+    else:
+        assert new["input"].isna().all() and new["output"].isna().all()  # no JSON cell was written
     for frame in (old, mixed):
-        pd.testing.assert_frame_equal(frame[COLUMNS + FIELDS], new[COLUMNS + FIELDS])
+        assert list(frame.columns) == list(new.columns)
+        pd.testing.assert_frame_equal(frame[COLUMNS + fields], new[COLUMNS + fields])
 
 
 def test_only_the_partitions_of_the_times_asked_for_are_read_in_both_layouts(tmp_path: Path) -> None:
