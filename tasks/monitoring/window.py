@@ -28,7 +28,7 @@ import argparse
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from tasks.monitoring.log_reader import GROUND_TRUTH_DIR, join_ground_truth, rea
 from tasks.monitoring.page import write_monitoring_index, write_window_page
 from tasks.monitoring.reference import Reference, as_prediction_column, model_outputs, production_reference
 from tasks.monitoring.window_evidently import evidently_name, write_evidently_page
-from tasks.monitoring.windows import Window, WindowRule, cut_windows, parse_rule
+from tasks.monitoring.windows import Window, WindowRule, cut_windows, last_window_end, parse_rule
 from tasks.store.location import store_from_params
 from tasks.store.pointer import checked_production
 
@@ -253,11 +253,13 @@ def production_windows(
     reference: Reference, settings: MonitoringSettings, now: datetime | None = None, s3_client: Any = None
 ) -> list[Window]:
     """The complete windows of the production version's rows in the log, joined with the ground truth (local or
-    S3: an S3 log beside an S3 store is read with the store's client, as the server writes it)."""
-    logged = read_prediction_log(log_folder(settings.log_dir, s3_client), reference.model)
+    S3: an S3 log beside an S3 store is read with the store's client, as the server writes it). For time windows the
+    log's partitions after the last complete window are not read (none of their rows is in a complete window)."""
+    until = last_window_end(settings.rule, now or datetime.now(UTC))
+    logged = read_prediction_log(log_folder(settings.log_dir, s3_client), reference.model, until=until)
     logged = logged[logged["version"] == reference.version]
     truth = read_ground_truth(log_folder(settings.ground_truth_dir, s3_client), reference.target)
-    return cut_windows(join_ground_truth(logged, truth, reference.target).reset_index(drop=True), settings.rule, now)
+    return cut_windows(join_ground_truth(logged, truth, reference.target), settings.rule, now)  # a fresh index
 
 
 def batch_window(path: Path, reference: Reference, store: Any) -> Window:

@@ -84,6 +84,19 @@ def cut_windows(log: pd.DataFrame, rule: WindowRule, now: datetime | None = None
     return _time_windows(log, pd.Timedelta(rule.size), pd.Timedelta(rule.step), now or datetime.now(UTC))
 
 
+def last_window_end(rule: WindowRule, now: datetime) -> datetime | None:
+    """The end of the last time window complete at `now`: no row at or after it is in a complete window, so the
+    log's partitions from there on need not be read. None for row windows (they count rows from the log's start)."""
+    if rule.by != "time":
+        return None
+    epoch = pd.Timestamp(0, tz="UTC")
+    stamp = pd.Timestamp(now)
+    stamp = stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize("UTC")
+    size, step = pd.Timedelta(rule.size), pd.Timedelta(rule.step)
+    last = (stamp - epoch - size) // step  # the last k with k x step + size <= now
+    return (epoch + last * step + size).to_pydatetime()
+
+
 def _row_windows(log: pd.DataFrame, size: int, step: int) -> list[Window]:
     windows = []
     for first in range(0, len(log) - size + 1, step):

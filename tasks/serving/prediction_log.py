@@ -1,21 +1,23 @@
 """The prediction log: what the server saw and answered, in Parquet files that monitoring reads.
 
-One row per instance: `request_id`, `instance` (its index in the request), `time` (UTC), `model`, `version`,
-`input` (JSON object of the instance's fields), `output` (JSON; null when refused), `shadow_version` and
-`shadow_output` (when a shadow scored it), `warnings` (out-of-range fields), `refused` (null when answered;
-`out_of_range` for a request refused for its values in `serving.out_of_range: reject` mode, logged so monitoring sees
-what production was sent). Ground truth can later be joined on `request_id` + `instance`.
+One row per instance: `request_id`, `instance` (its index in the request), `time` (UTC), `model`, `version`, the
+inputs as typed columns `input.<name>` (JSON in `input` for a field that is not one value per instance), the output
+as `output.values` (null when refused), `shadow_version` and `shadow_output.values` (when a shadow scored it),
+`warnings` (out-of-range fields), `refused` (null when answered; `out_of_range` for a request refused for its values
+in `serving.out_of_range: reject` mode, logged so monitoring sees what production was sent); the columns are
+described in tasks/serving/log_table.py. Ground truth can later be joined on `request_id` + `instance`.
 
 Requests only put their arrays on a bounded queue (`record()` never blocks: when the queue is full, rows are dropped
-and counted); a writer thread turns them into rows and writes a file when `flush_rows` rows wait, when the oldest has
-waited `flush_s`, and on shutdown. Files go to `<dir>/date=YYYY-MM-DD/part-<time>-<id>.parquet` in a local folder or
-an S3 prefix (`s3://bucket/prefix`, credentials from the environment).
+and counted); a writer thread collects them and writes when `flush_rows` rows wait, when the oldest has waited
+`flush_s`, and on shutdown. Files are partitioned by the hour of the rows' time (Hive style, each file holds one hour):
+`<dir>/date=YYYY-MM-DD/hour=HH/part-<time>-<id>.parquet`, in a local folder or an S3 prefix (`s3://bucket/prefix`,
+credentials from the environment). Logs written before the hour partitions are `<dir>/date=YYYY-MM-DD/part-*.parquet`
+(read as well).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import queue
 import threading
@@ -28,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tasks.serving.log_table import layout, request_schema, to_table
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -52,38 +56,6 @@ class LoggedRequest:
         if self.outputs is not None:
             return len(self.outputs)
         return len(next(iter(self.inputs.values())))
-
-
-def _json_cell(value: Any) -> str:
-    return json.dumps(value.tolist() if isinstance(value, np.ndarray) else value)
-
-
-def to_rows(entry: LoggedRequest) -> list[dict[str, Any]]:
-    rows = []
-    for i in range(entry.n):
-        rows.append(
-            {
-                "request_id": entry.request_id,
-                "instance": i,
-                "time": entry.time,
-                "model": entry.model,
-                "version": entry.version,
-                "input": json.dumps({k: _plain(v[i]) for k, v in entry.inputs.items()}),
-                "output": _json_cell(entry.outputs[i]) if entry.outputs is not None else None,
-                "shadow_version": entry.shadow_version,
-                "shadow_output": _json_cell(entry.shadow_outputs[i]) if entry.shadow_outputs is not None else None,
-                "warnings": json.dumps(entry.warnings) if entry.warnings else None,
-                "refused": entry.refused,
-            }
-        )
-    return rows
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        plain = value.tolist()
-        return plain[0] if isinstance(plain, list) and len(plain) == 1 and value.ndim == 1 else plain
-    return value.item() if isinstance(value, np.generic) else value
 
 
 class PredictionLog:
@@ -133,9 +105,9 @@ class PredictionLog:
         self._thread.join(timeout=timeout_s)
 
     def _run(self) -> None:
-        # Each request becomes rows as it arrives, so the JSON work is spread evenly rather than done in one burst
-        # at flush time (on 2 cores a burst holding the GIL shows in the requests' tail latency).
-        buffer: list[dict[str, Any]] = []
+        # Entries wait as they came (their arrays); a flush turns them into columns a whole field at a time.
+        buffer: list[LoggedRequest] = []
+        rows = 0
         oldest = 0.0
         while True:
             wait = max(0.01, self.flush_s - (time.monotonic() - oldest)) if buffer else None
@@ -149,37 +121,43 @@ class PredictionLog:
             if item is not None:
                 if not buffer:
                     oldest = time.monotonic()
-                try:
-                    buffer.extend(to_rows(item))
-                except Exception as err:  # an entry that cannot be logged is dropped, never the writer
-                    log.error("prediction log: request %s not logged: %s", item.request_id, err)
-                    self._done("dropped", item.n)
-            if buffer and (len(buffer) >= self.flush_rows or time.monotonic() - oldest >= self.flush_s):
+                buffer.append(item)
+                rows += item.n
+            if buffer and (rows >= self.flush_rows or time.monotonic() - oldest >= self.flush_s):
                 self._flush(buffer)
-                buffer = []
+                buffer, rows = [], 0
 
     def _done(self, outcome: str, rows: int) -> None:
         self.on_rows(outcome, rows)
         with self._lock:
             self._pending -= rows
 
-    def _flush(self, buffer: list[dict[str, Any]]) -> None:
-        if not buffer:
-            return
-        try:
-            self._write(buffer)
-            self._done("written", len(buffer))
-        except Exception as err:  # a failed write loses these rows, never the server
-            log.error("prediction log: could not write %d rows to %s: %s", len(buffer), self.destination, err)
-            self._done("dropped", len(buffer))
+    def _flush(self, buffer: list[LoggedRequest]) -> None:
+        """Write the entries: one file per hour of their time and layout (tasks/serving/log_table.py)."""
+        groups: dict[tuple, list[LoggedRequest]] = {}
+        for entry in buffer:
+            groups.setdefault((f"{entry.time.astimezone(UTC):date=%Y-%m-%d/hour=%H}", layout(entry)), []).append(entry)
+        for (partition, _), entries in groups.items():
+            rows = sum(entry.n for entry in entries)
+            try:
+                table = to_table(entries)
+            except Exception as err:  # entries that cannot be logged are dropped, never the writer
+                ids = [entry.request_id for entry in entries][:3]
+                log.error("prediction log: %d rows (requests %s...) not logged: %s", rows, ids, err)
+                self._done("dropped", rows)
+                continue
+            try:
+                self._write(partition, table)
+                self._done("written", rows)
+            except Exception as err:  # a failed write loses these rows, never the server
+                log.error("prediction log: could not write %d rows to %s: %s", rows, self.destination, err)
+                self._done("dropped", rows)
 
-    def _write(self, rows: list[dict[str, Any]]) -> None:
-        import pyarrow as pa
+    def _write(self, partition: str, table: Any) -> None:
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(rows, schema=log_schema())
         now = datetime.now(UTC)
-        name = f"date={now:%Y-%m-%d}/part-{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
+        name = f"{partition}/part-{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.parquet"
         sink = io.BytesIO()
         pq.write_table(table, sink, compression="zstd")
         if self.destination.startswith("s3://"):
@@ -197,20 +175,5 @@ class PredictionLog:
 
 
 def log_schema() -> Any:
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("request_id", pa.string()),
-            ("instance", pa.int32()),
-            ("time", pa.timestamp("us", tz="UTC")),
-            ("model", pa.string()),
-            ("version", pa.int64()),
-            ("input", pa.string()),
-            ("output", pa.string()),
-            ("shadow_version", pa.int64()),
-            ("shadow_output", pa.string()),
-            ("warnings", pa.string()),
-            ("refused", pa.string()),
-        ]
-    )
+    """The columns of a log file before its typed input columns (tasks/serving/log_table.py)."""
+    return request_schema()

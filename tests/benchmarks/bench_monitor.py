@@ -2,10 +2,13 @@
 
     .venv/bin/python tests/benchmarks/bench_monitor.py                       # 1M logged predictions x 15 features
     .venv/bin/python tests/benchmarks/bench_monitor.py --rows 100000 --evidently-max-rows 0
+    .venv/bin/python tests/benchmarks/bench_monitor.py --evidently-max-rows 0 --log-format json   # the old log
 
 Not a test (nothing asserts a time). Data: tests/benchmarks/bench_drift.py `bench_data` (15 columns, 3 drifting), N
 reference rows (the version's training data) and N current rows written as the server writes its prediction log
-(Parquet under date=YYYY-MM-DD/, one row per instance, inputs and outputs as JSON; 10 files), plus labels for every
+(Parquet under date=YYYY-MM-DD/hour=HH/, one row per instance, typed `input.<field>` columns and `output.values`;
+10 files; `--log-format json`: as it wrote it before, under date=YYYY-MM-DD/ with the inputs and outputs as JSON
+cells), plus labels for every
 row as the feedback route writes them (ground_truth/feedback-*.parquet). A setup process writes the files; the
 measured process then runs what `tasks.monitoring.window.monitor` runs for one window of N rows: read the log
 (local, or S3 with --s3-endpoint), read and join the labels, cut the window, assess it (data drift calibrated on the
@@ -40,14 +43,18 @@ BENCH_DIR = Path(os.environ.get("TRAINLINE_BENCH_DIR", REPO / ".bench"))
 FILES = 10
 
 
-def setup(root: Path, rows: int, s3: str | None) -> None:
-    """Write the reference, its outputs, the log and the labels under `root` (or the log on S3)."""
+def setup(root: Path, rows: int, s3: str | None, log_format: str) -> None:
+    """Write the reference, its outputs, the log (`typed` or `json`) and the labels under `root` (or the log on
+    S3)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from tasks.serving.log_table import columns_table
     from tasks.serving.prediction_log import log_schema
     from tests.benchmarks.bench_drift import CATEGORICAL, NUMERIC, bench_data
+
+    nulls = {"shadow_version": pa.int64(), "warnings": pa.string(), "refused": pa.string()}
 
     reference, current = bench_data(rows)
     reference.to_parquet(root / "reference.parquet", index=False)
@@ -56,7 +63,6 @@ def setup(root: Path, rows: int, s3: str | None) -> None:
     served = current["num_1"].to_numpy() + rng.normal(0, 1, rows)
     truth = current["num_1"].to_numpy() * 1.1
     fields = [*NUMERIC, *CATEGORICAL]
-    records = current[fields].to_dict("records")
     start = pd.Timestamp("2026-01-05", tz="UTC")
     per_file = -(-rows // FILES)
     outputs: list[tuple[str, bytes]] = []
@@ -66,25 +72,35 @@ def setup(root: Path, rows: int, s3: str | None) -> None:
         if n <= 0:
             break
         ids = [f"r{i:08d}" for i in range(part.start, part.stop)]
-        table = pa.Table.from_pydict(
-            {
-                "request_id": ids,
-                "instance": np.zeros(n, dtype="int32"),
-                "time": (start + pd.to_timedelta(np.arange(part.start, part.stop), unit="ms")).to_numpy(),
-                "model": ["bench"] * n,
-                "version": np.ones(n, dtype="int64"),
-                "input": [json.dumps(r) for r in records[part]],
-                "output": [f"[{v!r}]" for v in served[part].tolist()],
-                "shadow_version": pa.nulls(n, pa.int64()),
-                "shadow_output": pa.nulls(n, pa.string()),
-                "warnings": pa.nulls(n, pa.string()),
-                "refused": pa.nulls(n, pa.string()),
-            },
-            schema=log_schema(),
-        )
+        times = (start + pd.to_timedelta(np.arange(part.start, part.stop), unit="ms")).to_numpy()
+        if log_format == "json":  # the log as the server wrote it before typed columns and hour partitions
+            table = pa.Table.from_pydict(
+                {
+                    "request_id": ids,
+                    "instance": np.zeros(n, dtype="int32"),
+                    "time": times,
+                    "model": ["bench"] * n,
+                    "version": np.ones(n, dtype="int64"),
+                    "input": [json.dumps(r) for r in current[fields].iloc[part].to_dict("records")],
+                    "output": [f"[{v!r}]" for v in served[part].tolist()],
+                    "shadow_version": pa.nulls(n, pa.int64()),
+                    "shadow_output": pa.nulls(n, pa.string()),
+                    "warnings": pa.nulls(n, pa.string()),
+                    "refused": pa.nulls(n, pa.string()),
+                },
+                schema=log_schema(),
+            )
+            name = f"date=2026-01-05/part-{k:04d}.parquet"
+        else:  # as the server writes it now: one request per row, typed columns (tasks/serving/log_table.py)
+            per_request = {"request_id": ids, "time": times, "model": ["bench"] * n, "version": np.ones(n, "int64")}
+            base = pa.table({**per_request, **{c: pa.nulls(n, t) for c, t in nulls.items()}})
+            inputs = {f: [current[f].to_numpy()[part]] for f in fields}
+            instance = np.zeros(n, "int32")
+            table = columns_table(base, instance, np.array([n]), inputs, [served[part].reshape(-1, 1)], [None])
+            name = f"date=2026-01-05/hour=00/part-{k:04d}.parquet"  # the bench's 1M rows are 17 minutes
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression="zstd")
-        outputs.append((f"date=2026-01-05/part-{k:04d}.parquet", sink.getvalue().to_pybytes()))
+        outputs.append((name, sink.getvalue().to_pybytes()))
     labels = pd.DataFrame({"request_id": [f"r{i:08d}" for i in range(rows)], "instance": 0, "label": truth})
     label_file = root / "labels.parquet"
     labels.to_parquet(label_file, index=False)
@@ -147,7 +163,7 @@ def run_case(engine: str, root: Path, rows: int, s3: str | None) -> dict[str, An
     logged = read_prediction_log(log_folder(where, client), "bench")
     truth = read_ground_truth(log_folder(f"{where}/ground_truth", client), "target")
     read_s = time.perf_counter() - began
-    (window,) = cut_windows(join_ground_truth(logged, truth, "target").reset_index(drop=True), settings.rule)
+    (window,) = cut_windows(join_ground_truth(logged, truth, "target"), settings.rule)  # as production_windows
     verdict = assess_window(ref, reference_outputs, window.rows, window.bounds(), settings)
     write_verdict(out, verdict)
     write_window_page(out, verdict)
@@ -182,11 +198,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--evidently-max-rows", type=int, default=1_000_000)
     parser.add_argument("--s3", help="s3://bucket/prefix to put the log on (AWS_ENDPOINT_URL and credentials set)")
+    parser.add_argument(
+        "--log-format",
+        choices=["typed", "json"],
+        default="typed",
+        help="typed: the log as the server writes it (hour partitions, input.<field> columns); json: as it wrote it "
+        "before (date partitions, one JSON cell of inputs per row)",
+    )
     parser.add_argument("--case", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--setup", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.setup:
-        setup(Path(args.setup), args.rows, args.s3)
+        setup(Path(args.setup), args.rows, args.s3, args.log_format)
         print("{}")
         return
     if args.case:
@@ -194,16 +217,24 @@ def main() -> None:
         print(json.dumps(run_case(engine, Path(root), int(rows), args.s3), default=str))
         return
     s3 = ["--s3", args.s3] if args.s3 else []
-    results: dict[str, Any] = {"rows": args.rows, "columns": 15, "cores": os.cpu_count(), "log": args.s3 or "local"}
+    results: dict[str, Any] = {
+        "rows": args.rows,
+        "columns": 15,
+        "cores": os.cpu_count(),
+        "log": args.s3 or "local",
+        "log_format": args.log_format,
+    }
     with tempfile.TemporaryDirectory(prefix="bench-monitor-") as tmp:
-        child(["--setup", tmp, "--rows", str(args.rows), *s3])  # peak of the setup: not reported
+        # the peak of the setup is not reported
+        child(["--setup", tmp, "--rows", str(args.rows), "--log-format", args.log_format, *s3])
         # RUSAGE_CHILDREN is the maximum over all children: each measured case gets its own parent process
         results["monitor"] = _isolated(["--case", "ours", tmp, str(args.rows), *s3])
         if args.rows <= args.evidently_max_rows:
             results["evidently"] = _isolated(["--case", "evidently", tmp, str(args.rows)])
     print(json.dumps(results, indent=2))
     BENCH_DIR.mkdir(exist_ok=True)
-    (BENCH_DIR / "bench_monitor.json").write_text(json.dumps(results, indent=2) + "\n")
+    suffix = "" if args.log_format == "typed" else "_json"
+    (BENCH_DIR / f"bench_monitor{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
 
 
 def _isolated(args: list[str]) -> dict[str, Any]:

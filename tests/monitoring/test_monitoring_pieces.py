@@ -225,9 +225,12 @@ def test_refused_rows_count_in_data_drift_but_not_in_prediction_drift_or_perform
 
 
 def test_logs_written_before_refusals_were_logged_read_as_all_answered(tmp_path: Path) -> None:
-    write_log(tmp_path / "log", [START])
-    for path in (tmp_path / "log").glob("date=*/*.parquet"):  # the file as the server wrote it before `refused`
-        pd.read_parquet(path).drop(columns=["refused"]).to_parquet(path)
+    from tests.monitoring.old_log import write_old_log
+
+    inputs = {"temp": np.array([0.1, 0.2]), "weathersit": np.array(["clear", "cloudy/misty"])}
+    path = write_old_log(tmp_path / "log", [LoggedRequest("req-0", START, "bike_demand", 1, inputs, np.zeros((2, 1)))])
+    pd.read_parquet(path).drop(columns=["refused"]).to_parquet(path)  # as the server wrote it before `refused`
+    assert path.relative_to(tmp_path / "log").as_posix() == "date=2026-11-02/part-old.parquet"
     logged = read_prediction_log(tmp_path / "log", "bike_demand")
     assert logged["refused"].isna().all() and list(logged["prediction"]) == [0.0, 0.0]
 

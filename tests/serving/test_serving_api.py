@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -102,13 +101,15 @@ def test_prediction_log_holds_inputs_outputs_versions_and_the_shadow_output(
     assert all(a.status == 200 and a.headers["x-model-version"] == "1" for a in answers)  # shadow never answers
 
     logged = pd.read_parquet(tmp_path / "log").sort_values(["request_id", "instance"]).reset_index(drop=True)
-    assert len(list((tmp_path / "log").glob("date=*/part-*.parquet"))) == 1  # batched into one file
+    files = list((tmp_path / "log").glob("date=*/hour=*/part-*.parquet"))  # partitioned by the rows' hour
+    assert len(files) == logged["time"].dt.floor("h").nunique() == 1  # batched into one file (one per hour)
     assert list(logged.request_id.unique()) == ["req-0", "req-1", "req-2"] and len(logged) == 15
     assert set(logged.version) == {1} and set(logged.shadow_version) == {2}
     first = logged[logged.request_id == "req-0"]
-    np.testing.assert_allclose([json.loads(o) for o in first.output], tiny_bike.keras_predictions[1], rtol=1e-5)
-    np.testing.assert_allclose([json.loads(o) for o in first.shadow_output], tiny_bike.keras_predictions[2], rtol=1e-5)
-    assert json.loads(first.input.iloc[0])["hr"] == tiny_bike.instances[0]["hr"]
+    assert first["output"].isna().all() and first["input"].isna().all()  # typed columns, no JSON cells
+    np.testing.assert_allclose(np.stack(first["output.values"]), tiny_bike.keras_predictions[1], rtol=1e-5)
+    np.testing.assert_allclose(np.stack(first["shadow_output.values"]), tiny_bike.keras_predictions[2], rtol=1e-5)
+    assert first["input.hr"].iloc[0] == tiny_bike.instances[0]["hr"]
 
 
 def test_a_version_that_fails_to_load_never_takes_traffic(tiny_bike: TinyModel, tmp_path: Path) -> None:
@@ -161,8 +162,8 @@ def test_refused_out_of_range_requests_are_logged_for_monitoring_with_why_and_no
 
     logged = pd.read_parquet(tmp_path / "log").sort_values(["request_id", "instance"]).reset_index(drop=True)
     hot_rows = logged[logged.request_id == "hot"]
-    assert len(hot_rows) == 2 and set(hot_rows.refused) == {"out_of_range"} and hot_rows.output.isna().all()
-    assert [json.loads(text)["temp"] for text in hot_rows.input] == [pytest.approx(hot[0]["temp"]), 40.0]
+    assert len(hot_rows) == 2 and set(hot_rows.refused) == {"out_of_range"} and hot_rows["output.values"].isna().all()
+    assert hot_rows["input.temp"].tolist() == [pytest.approx(hot[0]["temp"]), 40.0]
     assert "far outside the training range" in hot_rows.warnings.iloc[0]
     ok_rows = logged[logged.request_id == "ok"]
-    assert ok_rows.refused.isna().all() and ok_rows.output.notna().all()
+    assert ok_rows.refused.isna().all() and ok_rows["output.values"].notna().all()

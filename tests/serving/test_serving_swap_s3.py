@@ -4,6 +4,7 @@ answer carries (and is) the version that produced it."""
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 from pathlib import Path
@@ -79,7 +80,7 @@ def test_swaps_under_load_fail_no_request_and_answers_carry_their_version(
 
     client = aws_env.client()
     keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix="prediction-log/")["Contents"]]
-    assert keys and all(k.startswith("prediction-log/date=") and k.endswith(".parquet") for k in keys)
+    assert keys and all(re.match(r"prediction-log/date=[-\d]{10}/hour=\d\d/part-.*\.parquet$", k) for k in keys)
     logged = pd.concat(
         pd.read_parquet(io.BytesIO(client.get_object(Bucket=bucket, Key=k)["Body"].read())) for k in keys
     )
