@@ -29,7 +29,13 @@ def _same_files_on_s3_and_here(server: S3Server, bucket: str, frame: pd.DataFram
         client.put_object(Bucket=bucket, Key=key, Body=body)
         (root / key).parent.mkdir(parents=True, exist_ok=True)
         (root / key).write_bytes(body)
-    return {"client_kwargs": {"endpoint_url": server.endpoint_url}}
+    # credentials given, not only in this process's environment: a Dask client another test of this process left
+    # current makes read_table gather the row groups on its workers, whose environment has no test credentials
+    return {
+        "key": server.access_key,
+        "secret": server.secret_key,
+        "client_kwargs": {"endpoint_url": server.endpoint_url},
+    }
 
 
 def _partitions(table: Any) -> list[pd.DataFrame]:
