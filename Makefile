@@ -61,10 +61,11 @@ browser:
 	else echo "note: no browser found; browser tests will be skipped (sudo apt-get install chromium)"; fi
 
 # The suite runs on TEST_WORKERS pytest-xdist workers, one module per worker at a time (--dist loadscope: a module's
-# fixtures are built once); the trained workspaces several modules read are built once for all workers
+# fixtures are built once), handed out in collection order (--no-loadscope-reorder: the longest modules first,
+# tests/conftest.py LONGEST_FIRST); the trained workspaces several modules read are built once for all workers
 # (tests/shared_workspaces.py). TEST_WORKERS=0 runs it in this process.
 TEST_WORKERS ?= 2
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadscope)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder)
 
 test: lint browser
 	pytest $(XDIST) --durations=20 $(PYTEST_ARGS)

@@ -28,6 +28,55 @@ FAST_TRAIN = {"epochs": 25, "patience": 5, "batch_size": 64}
 REPRO_TIMEOUT_S = 1500
 
 
+# The modules that take longest, in the order the suite starts them (then every other module, as collected).
+# `make test` hands whole modules to 2 pytest-xdist workers in collection order (--dist loadscope
+# --no-loadscope-reorder; xdist's own reorder puts modules with the most tests first, which left the one-test
+# modules of a minute or more for last, so one worker ran on alone at the end). Longest first, the short ones fill in
+# at the end and both workers finish together. The first two build the shared workspaces, one on each worker, at
+# the start; the next modules that read them come after what each worker has to do meanwhile (waiting for the
+# other worker's build is time lost). Seconds are of a module on its own on 2 cores (setup included, the shared
+# builds not): a guide to where a new heavy module goes.
+LONGEST_FIRST = (
+    "tests/test_newcomer.py",  # builds `newcomer` (make run twice, 90 to 200 s) for every module that reads it
+    "tests/test_image_pipeline_e2e.py",  # builds `image_workspace` (30 epochs of the CNN, 110 s)
+    "tests/test_readme_commands.py",  # 200 s; on the worker that built `newcomer`
+    "tests/test_breast_cancer_e2e.py",  # 90 s
+    "tests/test_gate_pipeline.py",  # 75 s
+    "tests/test_movie_reviews_e2e.py",  # 70 s
+    "tests/test_weather_forecast_e2e.py",  # 70 s
+    "tests/orchestration/test_stack.py",  # 40 s
+    # the modules of the orchestration package's Prefect server together, so a worker starts it once
+    "tests/orchestration/test_flows.py",  # 100 s and more
+    "tests/orchestration/test_deployments.py",
+    "tests/orchestration/test_remote_stage.py",
+    "tests/orchestration/test_monitoring_flow.py",
+    "tests/orchestration/test_prefect_server.py",
+    "tests/orchestration/test_flow_preflight.py",
+    # the other readers of the shared workspaces
+    "tests/test_reports_offline_e2e.py",
+    "tests/test_pipeline_e2e.py",
+    "tests/test_flow.py",  # 45 s
+    "tests/test_flow_stage_failure.py",  # 30 s
+    # modules that train, serve or start a cluster (seconds to a minute), before the many short ones
+    "tests/test_train_distributed.py",
+    "tests/test_train_resume.py",
+    "tests/test_tune.py",
+    "tests/test_reproducible.py",
+    "tests/test_train_image.py",
+    "tests/test_train_and_export.py",
+    "tests/test_model_identity.py",
+    "tests/serving/test_model_store_s3.py",
+    "tests/test_scale_cluster.py",
+    "tests/test_scale_equivalence.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """LONGEST_FIRST's modules first, in its order; the rest keep the order they were collected in."""
+    rank = {module: i for i, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 def make_env() -> dict[str, str]:
     """The environment for a nested `make`: this venv first on PATH, and none of the MAKEFLAGS of the `make test`
     that may have started pytest (its variables would reach the inner make)."""
