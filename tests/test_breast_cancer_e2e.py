@@ -13,7 +13,9 @@ import pytest
 
 from tests.conftest import copy_repository, run
 
-pytestmark = pytest.mark.e2e
+# slow (make test-all): a whole DAG of a second table problem; fast counterparts: tests/test_table_kind.py and
+# tests/test_public_tables.py (a table without time: collect, validate, a stratified split, safe names, named classes)
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,9 @@ import yaml
 
 from tests.conftest import REPO, copy_repository, run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
+# slow (make test-all): a whole DAG of this kind; fast counterparts: tests/test_text_kind.py (collect, checks, split,
+# vocabulary, the SavedModel serving raw strings as Keras predicts)
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")

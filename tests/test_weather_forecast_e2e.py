@@ -15,7 +15,9 @@ import yaml
 
 from tests.conftest import REPO, copy_repository, run
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
+# slow (make test-all): a whole DAG of this kind; fast counterparts: tests/test_series_kind.py (gaps, windows, the
+# fill fitted on training, the SavedModel serving a raw window as Keras predicts)
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")
