@@ -133,7 +133,9 @@ def columns_table(
             untyped[name] = joined
         else:
             typed[INPUT_PREFIX + name] = column
-    cells = [json.dumps({k: _plain(v[i]) for k, v in untyped.items()}) for i in range(n)] if untyped else [None] * n
+    cells: list[str | None] = [None] * n
+    if untyped:
+        cells = [json.dumps({k: plain_value(v[i]) for k, v in untyped.items()}) for i in range(n)]
     output_cells, output_values = _outputs(outputs, counts)
     shadow_cells, shadow_values = _outputs(shadow_outputs, counts)
     columns = {
@@ -172,7 +174,7 @@ def _outputs(per_request: list[np.ndarray | None], counts: np.ndarray) -> tuple[
     present = [a for a in per_request if a is not None]
     if any(_values_kind(a) == "json" for a in present):
         cells = [
-            None if a is None else _json_cell(a[i])
+            None if a is None else json_cell(a[i])
             for a, count in zip(per_request, counts, strict=True)
             for i in range(count)
         ]
@@ -195,11 +197,13 @@ def _outputs(per_request: list[np.ndarray | None], counts: np.ndarray) -> tuple[
     return pa.nulls(n, pa.string()), lists
 
 
-def _json_cell(value: Any) -> str:
+def json_cell(value: Any) -> str:
+    """A value as the JSON text of a log cell (arrays as lists)."""
     return json.dumps(value.tolist() if isinstance(value, np.ndarray) else value)
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A numpy value or one-element array as the plain Python value JSON writes."""
     if isinstance(value, np.ndarray):
         plain = value.tolist()
         return plain[0] if isinstance(plain, list) and len(plain) == 1 and value.ndim == 1 else plain

@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.serving.log_table import request_schema
+from tasks.serving.log_table import json_cell, plain_value, request_schema
 from tasks.serving.prediction_log import LoggedRequest
 
 
@@ -27,10 +26,10 @@ def old_rows(entry: LoggedRequest) -> list[dict[str, Any]]:
                 "time": entry.time,
                 "model": entry.model,
                 "version": entry.version,
-                "input": json.dumps({k: _plain(v[i]) for k, v in entry.inputs.items()}),
-                "output": _json_cell(entry.outputs[i]) if entry.outputs is not None else None,
+                "input": json.dumps({k: plain_value(v[i]) for k, v in entry.inputs.items()}),
+                "output": json_cell(entry.outputs[i]) if entry.outputs is not None else None,
                 "shadow_version": entry.shadow_version,
-                "shadow_output": _json_cell(entry.shadow_outputs[i]) if entry.shadow_outputs is not None else None,
+                "shadow_output": json_cell(entry.shadow_outputs[i]) if entry.shadow_outputs is not None else None,
                 "warnings": json.dumps(entry.warnings) if entry.warnings else None,
                 "refused": entry.refused,
             }
@@ -45,14 +44,3 @@ def write_old_log(folder: Path, entries: list[LoggedRequest], name: str = "part-
     target.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=request_schema()), target, compression="zstd")
     return target
-
-
-def _json_cell(value: Any) -> str:
-    return json.dumps(value.tolist() if isinstance(value, np.ndarray) else value)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        plain = value.tolist()
-        return plain[0] if isinstance(plain, list) and len(plain) == 1 and value.ndim == 1 else plain
-    return value.item() if isinstance(value, np.generic) else value
