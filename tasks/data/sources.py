@@ -180,6 +180,14 @@ def parse_table(
 ) -> pd.DataFrame:
     """Parse a CSV, Parquet or JSON-lines payload; the format and compression come from the name, how it is read
     from `options` (collect.read: names, header, separator, NA markers, value map ...)."""
+    return parse_table_with_lines(source, max_line_bytes, options)[0]
+
+
+def parse_table_with_lines(
+    source: SourceFile, max_line_bytes: int = MAX_LINE_BYTES, options: ReadOptions | None = None
+) -> tuple[pd.DataFrame, list[int] | None]:
+    """parse_table, and for a CSV file with comment or blank lines each row's 1-based line in the file
+    (ReadOptions.row_lines, from the bytes parsed); None where a row's line follows from its position."""
     options = options or ReadOptions()
     fmt, compression = detect_format(source.uri)
     uri = source.uri
@@ -192,7 +200,7 @@ def parse_table(
             frame = pd.read_parquet(io.BytesIO(data))
             if frame.empty:
                 raise PipelineError(f"{uri}: the Parquet file has {len(frame.columns)} columns but no rows")
-            return options.apply_values(frame, uri)
+            return options.apply_values(frame, uri), None
         data = recode(uri, data, options)
         _check_text(uri, data, max_line_bytes)
         if fmt == "csv":
@@ -202,11 +210,12 @@ def parse_table(
             elif frame.empty:
                 raise PipelineError(f"{uri}: has {len(frame.columns)} columns but no data rows")
             _check_names(uri, frame, options)
-            return options.apply_values(frame, uri)
+            shifted = options.comment or b"\n\n" in data or b"\n\r\n" in data  # lines that are no rows
+            return options.apply_values(frame, uri), options.row_lines(data, len(frame)) if shifted else None
         frame = pd.read_json(io.BytesIO(data), lines=True, encoding="utf-8")
         if frame.empty:
             raise PipelineError(f"{uri}: no JSON records")
-        return options.apply_values(frame, uri)
+        return options.apply_values(frame, uri), None
     except PipelineError:
         raise
     except Exception as err:  # pandas and pyarrow raise many kinds for malformed input

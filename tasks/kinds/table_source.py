@@ -36,11 +36,10 @@ from tasks.data.sources import (
     MAX_LINE_BYTES,
     HttpSettings,
     SourceFile,
-    decompress,
     detect_format,
     fetch,
     parse_table,
-    recode,
+    parse_table_with_lines,
     resolve_source,
 )
 from tasks.kinds.table_times import DEFAULT_MAX_UNTIMED_SHARE, check_untimed_share, derive_times
@@ -257,15 +256,12 @@ def collect_files(settings: CollectSettings, problem: TabularProblem) -> tuple[p
 
 def read_part(f: SourceFile, options: ReadOptions, settings: CollectSettings, problem: TabularProblem) -> pd.DataFrame:
     """One file's rows, conformed to the problem's columns, with each row's line in the file (ORIGIN_LINE)."""
-    frame = conform_columns(parse_table(f, settings.max_line_bytes, options), problem, f.uri)
-    fmt, compression = detect_format(f.uri)
-    csv = fmt == "csv"
-    first = 1 + (options.skip_rows + (options.header + 1 if options.header is not None else 0) if csv else 0)
-    lines: Any = range(first, first + len(frame))
-    if csv and (options.comment or b"\n\n" in f.payload or b"\n\r\n" in f.payload or compression):
-        # lines that are no rows (comments, blank lines) shift the count: number the rows by their own lines
-        data = recode(f.uri, decompress(f.uri, f.payload, compression), options)
-        lines = options.row_lines(data, len(frame)) or lines
+    parsed, lines = parse_table_with_lines(f, settings.max_line_bytes, options)
+    frame = conform_columns(parsed, problem, f.uri)
+    if lines is None:  # no comment or blank lines: a row's line follows from its position
+        csv = detect_format(f.uri)[0] == "csv"
+        first = 1 + (options.skip_rows + (options.header + 1 if options.header is not None else 0) if csv else 0)
+        return frame.assign(**{ORIGIN_LINE: range(first, first + len(frame))})
     return frame.assign(**{ORIGIN_LINE: lines})
 
 
