@@ -328,11 +328,12 @@ def holdout_entry(problem: TabularProblem, rule: HoldoutRule, splits: dict[str, 
     many held rows the test split also holds; a warning when the data holds none of it yet."""
     holdout = splits["holdout"]
     columns = id_columns(problem, holdout)
+    ids = row_ids(holdout, columns)
     entry: dict[str, Any] = {
         "rule": rule.describe(),
         "rows": len(holdout),
-        "row_ids_sha256": ids_digest(row_ids(holdout, columns)),
-        "in_test": int(np.isin(row_ids(splits["test"], columns), row_ids(holdout, columns)).sum()),
+        "row_ids_sha256": ids_digest(ids),
+        "in_test": int(np.isin(row_ids(splits["test"], columns), ids).sum()),
     }
     if problem.timestamp and len(holdout):
         entry |= {"from": str(holdout[problem.timestamp].min()), "to": str(holdout[problem.timestamp].max())}
