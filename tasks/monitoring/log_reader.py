@@ -258,8 +258,8 @@ def read_ground_truth(location: Path | str | LogFolder, target: str) -> pd.DataF
         tables.append(table.select([*KEY, target]))
     if not tables:
         return pd.DataFrame(columns=[*KEY, target])
-    truth = pd.concat([_truth_frame(table) for table in tables], ignore_index=True) if len(tables) > 1 else None
-    truth = _truth_frame(tables[0]) if truth is None else truth
+    frames = [_truth_frame(table) for table in tables]
+    truth = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)  # one file: no copy
     twice = truth.duplicated(KEY, keep="last")
     return truth[~twice] if twice.any() else truth
 
