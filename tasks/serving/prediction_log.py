@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from tasks.serving.log_table import layout, request_schema, to_table
+from tasks.serving.log_table import layout, to_table
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -172,8 +172,3 @@ class PredictionLog:
         partial.write_bytes(sink.getvalue())
         partial.rename(target)
         self.files.append(str(target))
-
-
-def log_schema() -> Any:
-    """The columns of a log file before its typed input columns (tasks/serving/log_table.py)."""
-    return request_schema()

@@ -50,8 +50,7 @@ def setup(root: Path, rows: int, s3: str | None, log_format: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from tasks.serving.log_table import columns_table
-    from tasks.serving.prediction_log import log_schema
+    from tasks.serving.log_table import columns_table, request_schema
     from tests.benchmarks.bench_drift import CATEGORICAL, NUMERIC, bench_data
 
     nulls = {"shadow_version": pa.int64(), "warnings": pa.string(), "refused": pa.string()}
@@ -88,7 +87,7 @@ def setup(root: Path, rows: int, s3: str | None, log_format: str) -> None:
                     "warnings": pa.nulls(n, pa.string()),
                     "refused": pa.nulls(n, pa.string()),
                 },
-                schema=log_schema(),
+                schema=request_schema(),
             )
             name = f"date=2026-01-05/part-{k:04d}.parquet"
         else:  # as the server writes it now: one request per row, typed columns (tasks/serving/log_table.py)
